@@ -1,0 +1,3 @@
+from katapult_ipam.cli import main
+
+main()

@@ -1,0 +1,96 @@
+"""Domain actions: each runs inside one transaction given to it by the caller."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy.engine import Connection
+
+from katapult_ipam.domain import allocation
+from katapult_ipam.domain.addresses import canonical_address
+from katapult_ipam.domain.errors import IPAddressNotFound, VirtualMachineNotFound
+from katapult_ipam.domain.lookups import Lookup
+from katapult_ipam.store import queries
+from katapult_ipam.store.queries import IPAddressRecord
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting, for the audit log."""
+
+    organization_id: str
+    type: str
+    id: str
+    request_id: str | None = None
+
+
+def load_virtual_machine(
+    connection: Connection, organization_id: str, lookup: Lookup
+) -> allocation.VirtualMachine:
+    """The VM the lookup names in the organization, or VirtualMachineNotFound."""
+    if lookup.key == "id":
+        vm = queries.find_virtual_machine(connection, organization_id, id=lookup.value)
+    else:
+        vm = queries.find_virtual_machine(connection, organization_id, fqdn=lookup.value)
+    if vm is None:
+        raise VirtualMachineNotFound(lookup.value)
+    return vm
+
+
+def load_ip_address(
+    connection: Connection, organization_id: str, lookup: Lookup
+) -> IPAddressRecord:
+    """The IP address the lookup names in the organization, or IPAddressNotFound."""
+    if lookup.key == "id":
+        ip = queries.find_ip_address(connection, organization_id, id=lookup.value)
+    else:
+        address = canonical_address(lookup.value)
+        ip = (
+            None
+            if address is None
+            else queries.find_ip_address(connection, organization_id, address=address)
+        )
+    if ip is None:
+        raise IPAddressNotFound(lookup.value)
+    return ip
+
+
+def allocate_ip(
+    connection: Connection, actor: Actor, vm_lookup: Lookup, ip_lookup: Lookup
+) -> IPAddressRecord:
+    """Allocate an IP to a VM through the VM's interface on the IP's network."""
+    vm = load_virtual_machine(connection, actor.organization_id, vm_lookup)
+    allocation.ensure_usable(vm)
+    ip = load_ip_address(connection, actor.organization_id, ip_lookup)
+    if allocation.decide(ip.as_domain(), vm) is allocation.Decision.ALREADY_ALLOCATED_HERE:
+        return ip
+    interface = allocation.choose_interface(queries.interfaces_of(connection, vm.id), ip.network.id)
+    now = datetime.now(UTC)
+    if not queries.allocate_if_free(connection, ip.id, vm.id, interface.id, now):
+        # Another transaction allocated it between our read and our write.
+        current = load_ip_address(connection, actor.organization_id, Lookup("id", ip.id))
+        allocation.decide(current.as_domain(), vm)
+        return current
+    queries.record_event(
+        connection,
+        queries.AllocationAudit(
+            action="allocate",
+            organization_id=actor.organization_id,
+            actor_type=actor.type,
+            actor_id=actor.id,
+            ip_address_id=ip.id,
+            address=ip.address,
+            virtual_machine_id=vm.id,
+            network_interface_id=interface.id,
+            request_id=actor.request_id,
+        ),
+        now,
+    )
+    return dataclasses.replace(
+        ip,
+        allocation_type=allocation.VIRTUAL_MACHINE,
+        allocation_id=vm.id,
+        allocated_fqdn=vm.fqdn,
+    )

@@ -1,0 +1,1 @@
+"""The HTTP face of the service, shaped like Krystal's Apia framework."""

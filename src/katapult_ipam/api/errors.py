@@ -1,0 +1,123 @@
+"""Every error the API can answer, declared once as a value.
+
+An ``ErrorDefinition`` is a code, an HTTP status and a description. Calling one
+makes an ``ApiError`` carrying a detail, which may be raised from anywhere and is
+rendered in exactly one place (``render_error``) as the production envelope.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+
+@dataclass(frozen=True)
+class ErrorDefinition:
+    code: str
+    status: int
+    description: str
+
+    def __call__(
+        self,
+        detail: dict[str, Any] | None = None,
+        *,
+        description: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> ApiError:
+        return ApiError(self, detail or {}, description or self.description, headers or {})
+
+
+class ApiError(Exception):
+    """An ErrorDefinition with this occurrence's detail, ready to render."""
+
+    def __init__(
+        self,
+        definition: ErrorDefinition,
+        detail: dict[str, Any],
+        description: str,
+        headers: dict[str, str],
+    ) -> None:
+        super().__init__(definition.code)
+        self.definition = definition
+        self.detail = detail
+        self.description = description
+        self.headers = headers
+
+    @property
+    def status(self) -> int:
+        return self.definition.status
+
+    def body(self) -> bytes:
+        # Production wraps the error in "error"; the OpenAPI document puts the
+        # same fields at the top level. Both are sent so either kind of client
+        # finds the code.
+        fields = {
+            "code": self.definition.code,
+            "description": self.description,
+            "detail": self.detail,
+        }
+        return orjson.dumps({"error": fields, **fields})
+
+
+# Routing, arguments and the unexpected (Apia's built-in errors).
+ROUTE_NOT_FOUND = ErrorDefinition("route_not_found", 404, "No route matches the request")
+INVALID_JSON_BODY = ErrorDefinition(
+    "invalid_json_body", 400, "The JSON body provided with this request is invalid"
+)
+MISSING_REQUIRED_ARGUMENT = ErrorDefinition(
+    "missing_required_argument", 400, "A required argument has not been provided"
+)
+INVALID_ARGUMENT = ErrorDefinition("invalid_argument", 400, "An argument is invalid")
+UNHANDLED_EXCEPTION = ErrorDefinition(
+    "unhandled_exception", 500, "This is an exception that has occurred and not been handled."
+)
+
+# The authenticator.
+MISSING_API_TOKEN = ErrorDefinition(
+    "missing_api_token",
+    400,
+    "No API token was provided in the Authorization header. "
+    "Ensure a token is provided prefixed with Bearer",
+)
+INVALID_API_TOKEN = ErrorDefinition(
+    "invalid_api_token",
+    403,
+    "The API token provided was not valid (it may not exist or have expired)",
+)
+SCOPE_NOT_GRANTED = ErrorDefinition(
+    "scope_not_granted",
+    403,
+    "The scope required for this endpoint has not been granted to the authenticating identity",
+)
+SERVICE_UNAVAILABLE = ErrorDefinition(
+    "service_unavailable", 503, "The service is currently unavailable, please try again later"
+)
+
+# Resources.
+VIRTUAL_MACHINE_NOT_FOUND = ErrorDefinition(
+    "virtual_machine_not_found",
+    404,
+    "No virtual machine was found matching any of the criteria provided in the arguments",
+)
+IP_ADDRESS_NOT_FOUND = ErrorDefinition(
+    "ip_address_not_found",
+    404,
+    "No IP addresses were found matching any of the criteria provided in the arguments",
+)
+OBJECT_IN_TRASH = ErrorDefinition(
+    "object_in_trash",
+    406,
+    "The object found is in the trash and therefore cannot be manipulated through the API. "
+    "It should be restored in order to run this operation.",
+)
+IP_ALREADY_ALLOCATED = ErrorDefinition(
+    "ip_already_allocated", 422, "This IP address has already been allocated to another resource"
+)
+NO_INTERFACE_AVAILABLE = ErrorDefinition(
+    "no_interface_available",
+    422,
+    "This virtual machine does not have a network interface that is compatible "
+    "with the provided IP address",
+)

@@ -1,0 +1,158 @@
+"""One request through the API, in Apia's order.
+
+route -> authenticate -> scope -> arguments -> action (one transaction) -> render.
+Every failure on the way is an ApiError rendered by ``_error_response``; anything
+else becomes 503 (the database is away) or 500 (a bug), never a stack trace.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from typing import Any
+
+import orjson
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.requests import Request
+from starlette.responses import Response
+
+from katapult_ipam.api.arguments import deep_merge, parse_query_string
+from katapult_ipam.api.auth import require_scope
+from katapult_ipam.api.context import Call
+from katapult_ipam.api.errors import (
+    INVALID_JSON_BODY,
+    ROUTE_NOT_FOUND,
+    SERVICE_UNAVAILABLE,
+    UNHANDLED_EXCEPTION,
+    ApiError,
+)
+from katapult_ipam.api.framework import Router, domain_error_to_api
+from katapult_ipam.domain.errors import DomainError
+from katapult_ipam.services import Services
+
+API_PREFIX = "/core/v1/"
+JSON = "application/json"
+CORS_HEADERS = {
+    "access-control-allow-origin": "*",
+    "access-control-allow-methods": "GET, POST, PUT, PATCH, DELETE, OPTIONS",
+    "access-control-allow-headers": "Authorization, Content-Type",
+}
+
+log = logging.getLogger("katapult_ipam.api")
+
+
+class ApiHandler:
+    """The ASGI endpoint for everything under /core/v1/."""
+
+    def __init__(self, router: Router, services: Services) -> None:
+        self._router = router
+        self._services = services
+
+    async def handle(self, request: Request) -> Response:
+        request_id = _request_id(request)
+        headers = {"x-request-id": request_id, **CORS_HEADERS}
+        try:
+            return await self._handle(request, request_id, headers)
+        except ApiError as error:
+            return _error_response(error, headers)
+        except (DBAPIError, PoolTimeoutError) as error:
+            log.warning(
+                "database unavailable",
+                extra={"request_id": request_id, "error": type(error).__name__},
+            )
+            return _error_response(SERVICE_UNAVAILABLE(headers={"retry-after": "5"}), headers)
+        except Exception:
+            log.exception("unhandled exception", extra={"request_id": request_id})
+            return _error_response(UNHANDLED_EXCEPTION(), headers)
+
+    async def _handle(self, request: Request, request_id: str, headers: dict[str, str]) -> Response:
+        method = request.method.upper()
+        path = _api_path(request)
+        route_method = method
+        if method == "OPTIONS":
+            route_method = request.headers.get("access-control-request-method", "").upper()
+        match = self._router.match(route_method, path)
+        if match is None:
+            raise ROUTE_NOT_FOUND(description=f"No route matches '{path}' for {method}")
+        if method == "OPTIONS":
+            return Response(b'""', 200, headers=headers, media_type=JSON)
+
+        endpoint = match.endpoint
+        services = self._services
+        identity = await services.authenticator.authenticate(request.headers.get("authorization"))
+        require_scope(identity, endpoint.scope)
+        raw = deep_merge(parse_query_string(request.url.query), await _json_body(request))
+        args = endpoint.arguments.parse(raw, match.path_values)
+        try:
+            result = await endpoint.action(Call(identity, request_id, services), args)
+        except DomainError as refusal:
+            error = domain_error_to_api(endpoint, refusal)
+            if error is None:
+                raise
+            raise error from refusal
+        return _success_response(result, headers)
+
+
+def _api_path(request: Request) -> str:
+    path: str = request.url.path
+    return path[len(API_PREFIX) :] if path.startswith(API_PREFIX) else path.lstrip("/")
+
+
+def _request_id(request: Request) -> str:
+    given = request.headers.get("x-request-id", "")
+    if 0 < len(given) <= 128 and given.isascii() and given.isprintable():
+        return given
+    return str(uuid.uuid4())
+
+
+async def _json_body(request: Request) -> dict[str, Any]:
+    if not request.headers.get("content-type", "").startswith(JSON):
+        return {}
+    body = await request.body()
+    if not body.strip():
+        return {}
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError as error:
+        raise INVALID_JSON_BODY({"details": str(error)}) from error
+    # Apia reads only an object as arguments; an array or scalar adds nothing.
+    return parsed if isinstance(parsed, dict) else {}
+
+
+def _success_response(result: dict[str, Any], headers: dict[str, str]) -> Response:
+    body = orjson.dumps(result)
+    etag = hashlib.sha256(body).hexdigest()[:32]
+    return Response(
+        body,
+        200,
+        headers={
+            **headers,
+            "cache-control": "max-age=0, private, must-revalidate",
+            "etag": f'W/"{etag}"',
+        },
+        media_type=JSON,
+    )
+
+
+def _error_response(error: ApiError, headers: dict[str, str]) -> Response:
+    return Response(
+        error.body(),
+        error.status,
+        headers={
+            **headers,
+            **error.headers,
+            "x-api-schema": "json-error",
+            "cache-control": "no-cache",
+        },
+        media_type=JSON,
+    )
+
+
+def route_not_found_response(request: Request) -> Response:
+    """For paths outside /core/v1/: the same envelope as an unknown API route."""
+    error = ROUTE_NOT_FOUND(
+        description=f"No route matches '{_api_path(request)}' for {request.method.upper()}"
+    )
+    return _error_response(error, {"x-request-id": _request_id(request), **CORS_HEADERS})

@@ -1,0 +1,59 @@
+"""create_app(settings): the ASGI application."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from katapult_ipam.api.endpoints import ENDPOINTS
+from katapult_ipam.api.framework import Router
+from katapult_ipam.api.handler import ApiHandler, route_not_found_response
+from katapult_ipam.config import Settings
+from katapult_ipam.services import Services
+from katapult_ipam.store import queries
+
+ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    """Build the application; the database must already be migrated."""
+    services = Services.create(settings or Settings())
+    api = ApiHandler(Router(ENDPOINTS), services)
+
+    async def livez(_: Request) -> Response:
+        return Response(b'{"status":"ok"}', media_type="application/json")
+
+    async def readyz(_: Request) -> Response:
+        try:
+            await services.transactions.run(queries.ping)
+        except Exception:
+            return Response(b'{"status":"unavailable"}', 503, media_type="application/json")
+        return Response(b'{"status":"ok"}', media_type="application/json")
+
+    async def not_found(request: Request) -> Response:
+        return route_not_found_response(request)
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        services.start()
+        try:
+            yield
+        finally:
+            services.stop()
+
+    app = Starlette(
+        routes=[
+            Route("/livez", livez, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+            Route("/core/v1/{path:path}", api.handle, methods=ALL_METHODS),
+            Route("/{path:path}", not_found, methods=ALL_METHODS),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    return app

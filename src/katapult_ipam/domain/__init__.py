@@ -1,0 +1,1 @@
+"""Pure decisions on plain values: no HTTP, no database."""

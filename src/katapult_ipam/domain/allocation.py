@@ -1,0 +1,68 @@
+"""Deciding whether an IP may be allocated to a VM, and through which interface."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+
+from katapult_ipam.domain.errors import (
+    IPAlreadyAllocated,
+    NoInterfaceAvailable,
+    ObjectInTrash,
+    TrashObject,
+)
+
+VIRTUAL_MACHINE = "VirtualMachine"
+
+
+@dataclass(frozen=True)
+class VirtualMachine:
+    id: str
+    name: str
+    fqdn: str
+    trash: TrashObject | None = None
+
+
+@dataclass(frozen=True)
+class NetworkInterface:
+    id: str
+    network_id: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class IPAddress:
+    id: str
+    network_id: str
+    allocation_type: str | None
+    allocation_id: str | None
+
+
+class Decision(Enum):
+    ALLOCATE = "allocate"
+    ALREADY_ALLOCATED_HERE = "already_allocated_here"
+
+
+def ensure_usable(vm: VirtualMachine) -> None:
+    """A VM in the trash cannot be changed through the API."""
+    if vm.trash is not None:
+        raise ObjectInTrash(vm.trash)
+
+
+def decide(ip: IPAddress, vm: VirtualMachine) -> Decision:
+    """Allocate a free IP; accept a repeat of what is already true; refuse the rest."""
+    if ip.allocation_id is None:
+        return Decision.ALLOCATE
+    if ip.allocation_type == VIRTUAL_MACHINE and ip.allocation_id == vm.id:
+        return Decision.ALREADY_ALLOCATED_HERE
+    raise IPAlreadyAllocated(ip.id)
+
+
+def choose_interface(interfaces: Iterable[NetworkInterface], network_id: str) -> NetworkInterface:
+    """The oldest of the VM's interfaces attached to the IP's network."""
+    candidates = [i for i in interfaces if i.network_id == network_id]
+    if not candidates:
+        raise NoInterfaceAvailable(network_id)
+    return min(candidates, key=lambda i: (i.created_at, i.id))

@@ -1,0 +1,52 @@
+"""Why a domain action refused; the API layer maps each to a declared API error.
+
+DomainError
+ ├── NotFound                       (subclass per kind of object)
+ │    ├── VirtualMachineNotFound
+ │    └── IPAddressNotFound
+ ├── ObjectInTrash                  carries the TrashObject
+ ├── IPAlreadyAllocated
+ └── NoInterfaceAvailable
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class DomainError(Exception):
+    """A refusal the client can act on."""
+
+
+class NotFound(DomainError):
+    """No object matched the lookup in the caller's organization."""
+
+
+class VirtualMachineNotFound(NotFound):
+    pass
+
+
+class IPAddressNotFound(NotFound):
+    pass
+
+
+@dataclass(frozen=True)
+class TrashObject:
+    id: str
+    keep_until: int
+    object_id: str
+    object_type: str
+
+
+class ObjectInTrash(DomainError):
+    def __init__(self, trash_object: TrashObject) -> None:
+        super().__init__(trash_object.object_id)
+        self.trash_object = trash_object
+
+
+class IPAlreadyAllocated(DomainError):
+    pass
+
+
+class NoInterfaceAvailable(DomainError):
+    pass

@@ -1,0 +1,36 @@
+"""Object identifiers in the production format: ``<prefix>_`` and 16 alphanumerics."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import string
+
+_ALPHABET = string.ascii_letters + string.digits
+_ID_LENGTH = 16
+
+PREFIXES = {
+    "country": "ctry",
+    "data_center": "loc",
+    "network": "netw",
+    "subnet": "sbnt",
+    "organization": "org",
+    "virtual_machine": "vm",
+    "network_interface": "vmnet",
+    "ip_address": "ip",
+    "trash_object": "trsh",
+    "api_token": "tok",
+}
+
+_ID_PATTERN = re.compile(r"\A[a-z]+_[A-Za-z0-9]{16}\Z")
+
+
+def new_id(kind: str) -> str:
+    """Return a fresh random id for an object of ``kind`` (a key of PREFIXES)."""
+    suffix = "".join(secrets.choice(_ALPHABET) for _ in range(_ID_LENGTH))
+    return f"{PREFIXES[kind]}_{suffix}"
+
+
+def looks_like_id(value: str, kind: str) -> bool:
+    """True when ``value`` has the shape of an id of ``kind``."""
+    return bool(_ID_PATTERN.match(value)) and value.startswith(PREFIXES[kind] + "_")

@@ -1,0 +1,1 @@
+"""Persistence: models, connections, transactions and queries. No HTTP in here."""

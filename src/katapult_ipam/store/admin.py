@@ -1,0 +1,91 @@
+"""Operator actions run from the command line."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine, delete, insert, or_, select
+
+from katapult_ipam.ids import new_id
+from katapult_ipam.store import models as m
+from katapult_ipam.tokens import hash_secret, new_secret
+
+_tables = m.Base.metadata.tables
+
+
+class AdminError(ValueError):
+    """The command cannot be carried out; nothing was changed."""
+
+
+def create_token(
+    engine: Engine,
+    *,
+    organization: str,
+    name: str,
+    scopes: Sequence[str],
+    allowed_networks: Sequence[str],
+    expires_at: datetime | None,
+    replace: bool = False,
+) -> str:
+    """Store a new token (or replace one of the same name) and return its secret."""
+    try:
+        networks = [ipaddress.ip_network(n, strict=False).compressed for n in allowed_networks]
+    except ValueError as error:
+        raise AdminError(f"allowed network: {error}") from None
+    orgs = _tables["organizations"]
+    tokens = _tables["api_tokens"]
+    secret = new_secret()
+    with engine.begin() as connection:
+        org_id = connection.execute(
+            select(orgs.c.id).where(
+                or_(orgs.c.sub_domain == organization, orgs.c.id == organization)
+            )
+        ).scalar()
+        if org_id is None:
+            raise AdminError(f"no organization {organization!r}")
+        same_name = (tokens.c.organization_id == org_id) & (tokens.c.name == name)
+        if connection.execute(select(tokens.c.id).where(same_name)).first() is not None:
+            if not replace:
+                raise AdminError(f"a token named {name!r} exists (use --replace)")
+            connection.execute(delete(tokens).where(same_name))
+        connection.execute(
+            insert(tokens).values(
+                id=new_id("api_token"),
+                organization_id=org_id,
+                name=name,
+                secret_hash=hash_secret(secret),
+                scopes=" ".join(scopes),
+                allowed_networks=" ".join(networks),
+                expires_at=expires_at,
+                created_at=datetime.now(UTC),
+            )
+        )
+    return secret
+
+
+def free_ip_and_vm(engine: Engine, organization: str) -> tuple[str, str] | None:
+    """A free address and the FQDN of a VM, out of the trash, with an interface on its network."""
+    orgs = _tables["organizations"]
+    ips = _tables["ip_addresses"]
+    vms = _tables["virtual_machines"]
+    nics = _tables["network_interfaces"]
+    query = (
+        select(ips.c.address, vms.c.fqdn)
+        .join(orgs, orgs.c.id == ips.c.organization_id)
+        .join(vms, vms.c.organization_id == orgs.c.id)
+        .join(
+            nics, (nics.c.virtual_machine_id == vms.c.id) & (nics.c.network_id == ips.c.network_id)
+        )
+        .where(
+            orgs.c.sub_domain == organization,
+            ips.c.allocation_id.is_(None),
+            vms.c.trash_object_id.is_(None),
+        )
+        .order_by(ips.c.address)
+        .limit(1)
+    )
+    with engine.connect() as connection:
+        row = connection.execute(query).first()
+    return None if row is None else (row.address, row.fqdn)

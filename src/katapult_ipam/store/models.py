@@ -1,0 +1,223 @@
+"""The schema. Invariants that must hold under concurrency are database constraints."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ID = String(32)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC on the way in and out, on every backend."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Country(Base):
+    __tablename__ = "countries"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    iso_code2: Mapped[str] = mapped_column(String(2), unique=True)
+    iso_code3: Mapped[str] = mapped_column(String(3))
+    time_zone: Mapped[str | None] = mapped_column(String(64))
+    eu: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class DataCenter(Base):
+    __tablename__ = "data_centers"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    permalink: Mapped[str] = mapped_column(String(255), unique=True)
+    country_id: Mapped[str] = mapped_column(ID, ForeignKey("countries.id"))
+
+
+class Network(Base):
+    __tablename__ = "networks"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    permalink: Mapped[str] = mapped_column(String(255), unique=True)
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    data_center_id: Mapped[str] = mapped_column(ID, ForeignKey("data_centers.id"), index=True)
+
+
+class Subnet(Base):
+    __tablename__ = "subnets"
+    __table_args__ = (CheckConstraint("version IN (4, 6)", name="version"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    network_id: Mapped[str] = mapped_column(ID, ForeignKey("networks.id"), index=True)
+    cidr: Mapped[str] = mapped_column(String(64), unique=True)
+    address: Mapped[str] = mapped_column(String(64))
+    mask: Mapped[int] = mapped_column(Integer)
+    gateway: Mapped[str | None] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    billable: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Organization(Base):
+    __tablename__ = "organizations"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    sub_domain: Mapped[str] = mapped_column(String(255), unique=True)
+
+
+class TrashObject(Base):
+    __tablename__ = "trash_objects"
+    __table_args__ = (UniqueConstraint("object_type", "object_id"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    organization_id: Mapped[str] = mapped_column(ID, ForeignKey("organizations.id"), index=True)
+    object_type: Mapped[str] = mapped_column(String(64))
+    object_id: Mapped[str] = mapped_column(ID)
+    keep_until: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class VirtualMachine(Base):
+    __tablename__ = "virtual_machines"
+    __table_args__ = (
+        UniqueConstraint("organization_id", "fqdn"),
+        UniqueConstraint("organization_id", "name"),
+    )
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    organization_id: Mapped[str] = mapped_column(ID, ForeignKey("organizations.id"))
+    name: Mapped[str] = mapped_column(String(255))
+    hostname: Mapped[str] = mapped_column(String(255))
+    fqdn: Mapped[str] = mapped_column(String(255))
+    trash_object_id: Mapped[str | None] = mapped_column(
+        ID, ForeignKey("trash_objects.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class NetworkInterface(Base):
+    __tablename__ = "network_interfaces"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    virtual_machine_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("virtual_machines.id", ondelete="CASCADE"), index=True
+    )
+    network_id: Mapped[str] = mapped_column(ID, ForeignKey("networks.id"))
+    name: Mapped[str] = mapped_column(String(255))
+    mac_address: Mapped[str] = mapped_column(String(17), unique=True)
+    state: Mapped[str] = mapped_column(String(32), default="attached")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class IPAddress(Base):
+    """One address. Its allocation lives in its own row, so it can hold at most one."""
+
+    __tablename__ = "ip_addresses"
+    __table_args__ = (
+        CheckConstraint(
+            "(allocation_type IS NULL AND allocation_id IS NULL"
+            " AND network_interface_id IS NULL)"
+            " OR (allocation_type = 'VirtualMachine' AND allocation_id IS NOT NULL"
+            " AND network_interface_id IS NOT NULL)",
+            name="allocation_complete",
+        ),
+        CheckConstraint("version IN (4, 6)", name="version"),
+        Index("ix_ip_addresses_organization_id_id", "organization_id", "id"),
+        Index("ix_ip_addresses_allocation_id", "allocation_id"),
+    )
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    organization_id: Mapped[str] = mapped_column(ID, ForeignKey("organizations.id"))
+    network_id: Mapped[str] = mapped_column(ID, ForeignKey("networks.id"))
+    subnet_id: Mapped[str] = mapped_column(ID, ForeignKey("subnets.id"), index=True)
+    # Canonical (compressed) text form; unique across the whole service.
+    address: Mapped[str] = mapped_column(String(64), unique=True)
+    version: Mapped[int] = mapped_column(Integer)
+    vip: Mapped[bool] = mapped_column(Boolean, default=False)
+    label: Mapped[str | None] = mapped_column(String(255))
+    allocation_type: Mapped[str | None] = mapped_column(String(64))
+    allocation_id: Mapped[str | None] = mapped_column(ID)
+    network_interface_id: Mapped[str | None] = mapped_column(
+        ID, ForeignKey("network_interfaces.id"), index=True
+    )
+    allocated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class APIToken(Base):
+    """An opaque bearer token; only the SHA-256 of its secret is kept."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    organization_id: Mapped[str] = mapped_column(ID, ForeignKey("organizations.id"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[str] = mapped_column(Text, default="")  # space separated
+    allowed_networks: Mapped[str] = mapped_column(Text, default="")  # space separated CIDRs
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AllocationEvent(Base):
+    """Audit log: who changed which allocation, when, in the same transaction."""
+
+    __tablename__ = "allocation_events"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    action: Mapped[str] = mapped_column(String(32))
+    organization_id: Mapped[str] = mapped_column(ID, index=True)
+    actor_type: Mapped[str] = mapped_column(String(32))
+    actor_id: Mapped[str] = mapped_column(String(255))
+    ip_address_id: Mapped[str] = mapped_column(ID, index=True)
+    address: Mapped[str] = mapped_column(String(64))
+    virtual_machine_id: Mapped[str] = mapped_column(ID)
+    network_interface_id: Mapped[str] = mapped_column(ID)
+    request_id: Mapped[str | None] = mapped_column(String(64))

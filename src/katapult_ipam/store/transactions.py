@@ -1,0 +1,164 @@
+"""The one place writes happen: jobs run in transactions on dedicated threads.
+
+Concurrent jobs are committed together (group commit): a worker thread takes
+every job waiting, runs each inside its own SAVEPOINT and commits them with
+one COMMIT, so one fsync is shared by many allocations. A job that raises is
+rolled back to its savepoint and leaves the store as it was; the others in
+its batch are unaffected. Callers are answered only after COMMIT returned,
+so a successful answer always describes a durable change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
+
+from katapult_ipam.store.database import SQLITE_BEGIN_OPTION
+
+T = TypeVar("T")
+Job = Callable[[Connection], T]
+
+log = logging.getLogger(__name__)
+
+_STOP = object()
+
+
+@dataclass
+class _Pending:
+    job: Job[Any]
+    future: asyncio.Future[Any]
+    loop: asyncio.AbstractEventLoop
+    outcome: tuple[bool, Any] = field(default=(False, None))
+
+
+class TransactionRunner:
+    """Runs jobs ``fn(connection) -> value`` in committed transactions."""
+
+    def __init__(self, engine: Engine, threads: int = 1, max_batch: int = 64) -> None:
+        self._engine = engine
+        self._threads = threads
+        self._max_batch = max_batch
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._workers: list[threading.Thread] = []
+
+    def start(self) -> None:
+        for index in range(self._threads):
+            worker = threading.Thread(target=self._work, name=f"transactions-{index}", daemon=True)
+            worker.start()
+            self._workers.append(worker)
+
+    def stop(self) -> None:
+        for _ in self._workers:
+            self._queue.put(_STOP)
+        for worker in self._workers:
+            worker.join(timeout=10)
+        self._workers.clear()
+
+    async def run(self, job: Job[T]) -> T:
+        """Run ``job`` in a transaction; return its value once committed."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._queue.put(_Pending(job, future, loop))
+        return await future
+
+    def run_sync(self, job: Job[T]) -> T:
+        """Run ``job`` in its own transaction on the calling thread."""
+        with self._connect() as connection, connection.begin():
+            return job(connection)
+
+    def _connect(self) -> Connection:
+        connection = self._engine.connect()
+        if self._engine.dialect.name == "sqlite":
+            # Take the write lock at BEGIN: no lock upgrade, so no deadlock
+            # between processes that write to the same file.
+            connection = connection.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+        return connection
+
+    def _work(self) -> None:
+        connection: Connection | None = None
+        while True:
+            first = self._queue.get()
+            if first is _STOP:
+                break
+            batch = [first]
+            while len(batch) < self._max_batch:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is _STOP:
+                    self._queue.put(_STOP)
+                    break
+                batch.append(item)
+            try:
+                if connection is None or connection.closed or connection.invalidated:
+                    connection = self._connect()
+                self._run_batch(connection, batch)
+            except Exception as error:  # connection could not be made or was lost
+                log.warning("transaction batch failed: %s", type(error).__name__)
+                for pending in batch:
+                    pending.outcome = (False, error)
+                if connection is not None:
+                    connection.close()
+                    connection = None
+            self._answer(batch)
+        if connection is not None:
+            connection.close()
+
+    def _run_batch(self, connection: Connection, batch: list[_Pending]) -> None:
+        if len(batch) == 1:
+            self._run_alone(connection, batch[0])
+            return
+        try:
+            with connection.begin():
+                for pending in batch:
+                    try:
+                        with connection.begin_nested():
+                            pending.outcome = (True, pending.job(connection))
+                    except DBAPIError:
+                        raise
+                    except Exception as error:
+                        pending.outcome = (False, error)
+        except DBAPIError:
+            # A database failure spoils the whole batch (nothing was committed):
+            # run each job on its own so one job's trouble is only its own.
+            for pending in batch:
+                self._run_alone(connection, pending)
+
+    def _run_alone(self, connection: Connection, pending: _Pending) -> None:
+        try:
+            with connection.begin():
+                pending.outcome = (True, pending.job(connection))
+        except Exception as error:
+            pending.outcome = (False, error)
+
+    @staticmethod
+    def _answer(batch: list[_Pending]) -> None:
+        by_loop: dict[asyncio.AbstractEventLoop, list[_Pending]] = {}
+        for pending in batch:
+            by_loop.setdefault(pending.loop, []).append(pending)
+        for loop, items in by_loop.items():
+            # A closed loop has nobody waiting on it.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(_settle, items)
+
+
+def _settle(items: list[_Pending]) -> None:
+    for pending in items:
+        if pending.future.done():
+            continue
+        ok, value = pending.outcome
+        if ok:
+            pending.future.set_result(value)
+        else:
+            pending.future.set_exception(value)
