@@ -22,8 +22,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ix": "ix_%(column_0_N_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
     "ck": "ck_%(table_name)s_%(constraint_name)s",
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
@@ -165,7 +165,6 @@ class IPAddress(Base):
             name="allocation_complete",
         ),
         CheckConstraint("version IN (4, 6)", name="version"),
-        Index("ix_ip_addresses_organization_id_id", "organization_id", "id"),
         Index("ix_ip_addresses_allocation_id", "allocation_id"),
     )
 

@@ -113,7 +113,9 @@ def upgrade() -> None:
             name=op.f("fk_trash_objects_organization_id_organizations"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_trash_objects")),
-        sa.UniqueConstraint("object_type", "object_id", name=op.f("uq_trash_objects_object_type")),
+        sa.UniqueConstraint(
+            "object_type", "object_id", name=op.f("uq_trash_objects_object_type_object_id")
+        ),
     )
     with op.batch_alter_table("trash_objects", schema=None) as batch_op:
         batch_op.create_index(
@@ -162,10 +164,10 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_virtual_machines")),
         sa.UniqueConstraint(
-            "organization_id", "fqdn", name=op.f("uq_virtual_machines_organization_id")
+            "organization_id", "fqdn", name=op.f("uq_virtual_machines_organization_id_fqdn")
         ),
         sa.UniqueConstraint(
-            "organization_id", "name", name=op.f("uq_virtual_machines_organization_id")
+            "organization_id", "name", name=op.f("uq_virtual_machines_organization_id_name")
         ),
     )
     op.create_table(
@@ -262,16 +264,12 @@ def upgrade() -> None:
             ["network_interface_id"],
             unique=False,
         )
-        batch_op.create_index(
-            "ix_ip_addresses_organization_id_id", ["organization_id", "id"], unique=False
-        )
         batch_op.create_index(batch_op.f("ix_ip_addresses_subnet_id"), ["subnet_id"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("ip_addresses", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_ip_addresses_subnet_id"))
-        batch_op.drop_index("ix_ip_addresses_organization_id_id")
         batch_op.drop_index(batch_op.f("ix_ip_addresses_network_interface_id"))
         batch_op.drop_index("ix_ip_addresses_allocation_id")
 

@@ -1,0 +1,71 @@
+"""Fixtures: a fresh migrated database per test, the standard inventory, an HTTP client."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from starlette.testclient import TestClient
+
+from katapult_ipam.app import create_app
+from katapult_ipam.config import Settings
+from katapult_ipam.store.database import create_database_engine
+from tests.support.databases import (
+    DatabaseFactory,
+    PostgresFactory,
+    SQLiteFactory,
+    backend_url,
+)
+from tests.support.world import ACME_TOKEN, RDNS_ZONE, World, load_standard
+
+
+@pytest.fixture(scope="session")
+def database_factory(
+    tmp_path_factory: pytest.TempPathFactory, worker_id: str
+) -> Iterator[DatabaseFactory]:
+    server = backend_url()
+    factory: DatabaseFactory
+    if server is None:
+        factory = SQLiteFactory(tmp_path_factory.mktemp("databases"))
+    else:
+        factory = PostgresFactory(server, worker_id)
+    yield factory
+    factory.close()
+
+
+@pytest.fixture
+def database_url(database_factory: DatabaseFactory) -> Iterator[str]:
+    url = database_factory.new()
+    yield url
+    database_factory.drop(url)
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, rdns_zone=RDNS_ZONE)
+
+
+@pytest.fixture
+def engine(settings: Settings) -> Iterator[Engine]:
+    engine = create_database_engine(settings)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def world(engine: Engine) -> World:
+    return load_standard(engine)
+
+
+@pytest.fixture
+def client(settings: Settings, world: World) -> Iterator[TestClient]:
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        client.headers["Authorization"] = f"Bearer {ACME_TOKEN}"
+        yield client
+
+
+@pytest.fixture
+def repo_root() -> Path:
+    return Path(__file__).resolve().parent.parent
