@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine
 from starlette.testclient import TestClient
 
@@ -19,6 +20,10 @@ from tests.support.databases import (
     backend_url,
 )
 from tests.support.world import ACME_TOKEN, RDNS_ZONE, World, load_standard
+
+# Timing is the benchmarks' job; on a busy CI machine a deadline only adds flakiness.
+hypothesis_settings.register_profile("katapult", deadline=None)
+hypothesis_settings.load_profile("katapult")
 
 
 @pytest.fixture(scope="session")

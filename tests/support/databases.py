@@ -1,8 +1,9 @@
 """A fresh, migrated database per test, on SQLite or PostgreSQL.
 
-The schema comes from the real Alembic migrations, run once per test worker
-into a template; each test then gets its own copy (a file copy on SQLite,
-``CREATE DATABASE ... TEMPLATE`` on PostgreSQL), so no test sees another's rows.
+The schema comes from the real Alembic migrations, run once per test worker.
+On SQLite each test gets its own copy of the migrated file; on PostgreSQL each
+worker has its own database, returned to its just-migrated state before every
+test. No test sees another's rows.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy.engine import make_url
 
 from katapult_ipam.config import Settings
 from katapult_ipam.store import migrate
+from katapult_ipam.store import models as m
 from katapult_ipam.store.database import create_database_engine
 
 POSTGRES_URL_VARIABLE = "KATAPULT_IPAM_TEST_DATABASE_URL"
@@ -59,34 +61,35 @@ class SQLiteFactory(DatabaseFactory):
 
 
 class PostgresFactory(DatabaseFactory):
-    def __init__(self, server_url: str, worker: str) -> None:
-        self._server = make_url(server_url)
-        self._prefix = f"kipam_{worker}_{os.getpid()}"
-        self._template = f"{self._prefix}_template"
-        self._counter = itertools.count()
-        self._admin = create_engine(self._server, isolation_level="AUTOCOMMIT")
-        with self._admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{self._template}" WITH (FORCE)'))
-            connection.execute(text(f'CREATE DATABASE "{self._template}"'))
-        engine = create_database_engine(Settings(database_url=self._url(self._template)))
-        migrate.upgrade(engine)
-        engine.dispose()
+    """One migrated database per test worker, emptied with TRUNCATE before each test.
 
-    def _url(self, name: str) -> str:
-        return self._server.set(database=name).render_as_string(hide_password=False)
+    TRUNCATE ... RESTART IDENTITY returns every table to its just-migrated state
+    in milliseconds, where CREATE DATABASE from a template costs about half a second.
+    """
+
+    def __init__(self, server_url: str, worker: str) -> None:
+        server = make_url(server_url)
+        self._name = f"kipam_test_{worker}"
+        self._url = server.set(database=self._name).render_as_string(hide_password=False)
+        self._admin = create_engine(server, isolation_level="AUTOCOMMIT")
+        with self._admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{self._name}" WITH (FORCE)'))
+            connection.execute(text(f'CREATE DATABASE "{self._name}"'))
+        self._engine = create_database_engine(Settings(database_url=self._url))
+        migrate.upgrade(self._engine)
+        tables = ", ".join(f'"{t.name}"' for t in reversed(m.Base.metadata.sorted_tables))
+        self._truncate = text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
 
     def new(self) -> str:
-        name = f"{self._prefix}_{next(self._counter)}"
-        with self._admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{self._template}"'))
-        return self._url(name)
+        with self._engine.begin() as connection:
+            connection.execute(self._truncate)
+        return self._url
 
     def drop(self, url: str) -> None:
-        name = make_url(url).database
-        with self._admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        pass
 
     def close(self) -> None:
+        self._engine.dispose()
         with self._admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{self._template}" WITH (FORCE)'))
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{self._name}" WITH (FORCE)'))
         self._admin.dispose()

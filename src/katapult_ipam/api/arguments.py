@@ -158,20 +158,16 @@ def _split_key(name: str) -> list[str]:
 
 
 def _assign(target: dict[str, Any], keys: list[str], value: str) -> None:
-    node: Any = target
-    for index, key in enumerate(keys):
-        last = index == len(keys) - 1
-        if key == "":
-            return  # arrays are not used by any of our arguments
-        if last:
-            if isinstance(node, dict):
-                node[key] = value
-            return
-        child = node.get(key) if isinstance(node, dict) else None
+    if "" in keys:
+        return  # arrays (``a[]=``) are not used by any argument
+    node = target
+    for key in keys[:-1]:
+        child = node.get(key)
         if not isinstance(child, dict):
             child = {}
             node[key] = child
         node = child
+    node[keys[-1]] = value
 
 
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:

@@ -450,13 +450,16 @@ class _Loader:
         if inserts:
             self.connection.execute(insert(table), inserts)
             self.report.created[kind] += len(inserts)
-        if updates:
-            columns: dict[str, Any] = {
-                name: bindparam(name) for name in updates[0] if name != "_id"
-            }
+        # executemany needs the same columns in every row of a statement.
+        by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for values in updates:
+            by_columns.setdefault(tuple(sorted(values)), []).append(values)
+        for names, group in by_columns.items():
+            columns: dict[str, Any] = {name: bindparam(name) for name in names if name != "_id"}
             self.connection.execute(
-                update(table).where(table.c.id == bindparam("_id")).values(columns), updates
+                update(table).where(table.c.id == bindparam("_id")).values(columns), group
             )
+        if updates:
             self.report.updated[kind] += len(updates)
         return ids
 
