@@ -430,7 +430,8 @@ def test_invalid_json_body(client: TestClient, world: World) -> None:
         content=b'{"virtual_machine": ', headers={"Content-Type": "application/json"},
     )  # fmt: skip
     assert error["description"] == "The JSON body provided with this request is invalid"
-    assert isinstance(error["detail"]["details"], str) and error["detail"]["details"]
+    assert isinstance(error["detail"]["details"], str)
+    assert error["detail"]["details"]
 
 
 @pytest.mark.parametrize(
@@ -495,7 +496,8 @@ def test_invalid_argument(
     assert detail["issue"] == issue
     assert detail["index"] is None
     assert detail["errors"] == []
-    assert isinstance(detail["issue_description"], str) and detail["issue_description"]
+    assert isinstance(detail["issue_description"], str)
+    assert detail["issue_description"]
     assert detail["argument"]["name"] == path[-1]
     assert set(detail["argument"]) == {"id", "name", "description"}
 

@@ -66,15 +66,14 @@ def test_lookup_issues(value: Any, issue: str) -> None:
 @given(st.dictionaries(st.sampled_from(["id", "fqdn", "other"]), st.none() | st.text()))
 def test_a_lookup_parses_or_fails_with_a_declared_issue(value: dict[str, Any]) -> None:
     given_keys = [k for k in ("id", "fqdn") if value.get(k) is not None]
-    try:
+    if len(given_keys) == 1:
         parsed = ARGS.parse({"virtual_machine": value}, {})
-    except ApiError as error:
-        expected = "missing_lookup_value" if not given_keys else "ambiguous_lookup_values"
-        assert error.detail["issue"] == expected
-        assert len(given_keys) != 1
-    else:
-        assert len(given_keys) == 1
         assert parsed["virtual_machine"] == Lookup(given_keys[0], value[given_keys[0]])
+        return
+    with pytest.raises(ApiError) as raised:
+        ARGS.parse({"virtual_machine": value}, {})
+    expected = "missing_lookup_value" if not given_keys else "ambiguous_lookup_values"
+    assert raised.value.detail["issue"] == expected
 
 
 @pytest.mark.parametrize(

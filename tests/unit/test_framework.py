@@ -41,7 +41,8 @@ def test_slots_take_any_segment_and_literals_win() -> None:
     assert match is not None
     assert (match.endpoint, match.path_values) == (slot, {"thing": "abc"})
     special = router.match("get", "/things/special/do/")
-    assert special is not None and special.endpoint is literal
+    assert special is not None
+    assert special.endpoint is literal
 
 
 @pytest.mark.parametrize(("method", "path"), [("POST", "things/a/do"), ("GET", "things/a"),
@@ -56,5 +57,6 @@ def test_domain_errors_map_to_declared_api_errors() -> None:
         errors={VirtualMachineNotFound: VIRTUAL_MACHINE_NOT_FOUND},
     )  # fmt: skip
     error = domain_error_to_api(declared, VirtualMachineNotFound("vm_1"))
-    assert error is not None and error.definition is VIRTUAL_MACHINE_NOT_FOUND
+    assert error is not None
+    assert error.definition is VIRTUAL_MACHINE_NOT_FOUND
     assert domain_error_to_api(declared, IPAlreadyAllocated("ip_1")) is None
