@@ -18,22 +18,22 @@ from katapult_ipam.store.queries import IPAddressRecord
 
 @dataclass(frozen=True)
 class Actor:
-    """Who is acting, for the audit log."""
+    """Who is acting: what they may see, and what the audit log records."""
 
-    organization_id: str
     type: str
     id: str
+    organization_ids: frozenset[str]
     request_id: str | None = None
 
 
 def load_virtual_machine(
-    connection: Connection, organization_id: str, lookup: Lookup
+    connection: Connection, organization_ids: frozenset[str], lookup: Lookup
 ) -> allocation.VirtualMachine:
-    """The VM the lookup names in the organization, or VirtualMachineNotFound."""
+    """The VM the lookup names in these organizations, or VirtualMachineNotFound."""
     if lookup.key == "id":
-        vm = queries.find_virtual_machine(connection, organization_id, id=lookup.value)
+        vm = queries.find_virtual_machine(connection, organization_ids, id=lookup.value)
     else:
-        vm = queries.find_virtual_machine(connection, organization_id, fqdn=lookup.value)
+        vm = queries.find_virtual_machine(connection, organization_ids, fqdn=lookup.value)
     if vm is None:
         raise VirtualMachineNotFound(lookup.value)
     return vm
@@ -61,23 +61,24 @@ def allocate_ip(
     connection: Connection, actor: Actor, vm_lookup: Lookup, ip_lookup: Lookup
 ) -> IPAddressRecord:
     """Allocate an IP to a VM through the VM's interface on the IP's network."""
-    vm = load_virtual_machine(connection, actor.organization_id, vm_lookup)
+    vm = load_virtual_machine(connection, actor.organization_ids, vm_lookup)
     allocation.ensure_usable(vm)
-    ip = load_ip_address(connection, actor.organization_id, ip_lookup)
+    # Only the VM's own organization's addresses can be allocated to it.
+    ip = load_ip_address(connection, vm.organization_id, ip_lookup)
     if allocation.decide(ip.as_domain(), vm) is allocation.Decision.ALREADY_ALLOCATED_HERE:
         return ip
     interface = allocation.choose_interface(queries.interfaces_of(connection, vm.id), ip.network.id)
     now = datetime.now(UTC)
     if not queries.allocate_if_free(connection, ip.id, vm.id, interface.id, now):
         # Another transaction allocated it between our read and our write.
-        current = load_ip_address(connection, actor.organization_id, Lookup("id", ip.id))
+        current = load_ip_address(connection, vm.organization_id, Lookup("id", ip.id))
         allocation.decide(current.as_domain(), vm)
         return current
     queries.record_event(
         connection,
         queries.AllocationAudit(
             action="allocate",
-            organization_id=actor.organization_id,
+            organization_id=vm.organization_id,
             actor_type=actor.type,
             actor_id=actor.id,
             ip_address_id=ip.id,

@@ -25,7 +25,7 @@ from katapult_ipam.domain.errors import (
 )
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
-VM = VirtualMachine("vm_a", "a", "a.example.net")
+VM = VirtualMachine("vm_a", "org_a", "a", "a.example.net")
 
 
 def nic(id: str, network: str, age: int) -> NetworkInterface:
@@ -50,7 +50,7 @@ def test_an_ip_held_by_anything_else_is_refused(kind: str, holder: str) -> None:
 def test_a_vm_in_the_trash_is_refused_with_its_trash_object() -> None:
     trash = TrashObject("trsh_1", 1700000000, "vm_a", "VirtualMachine")
     with pytest.raises(ObjectInTrash) as raised:
-        ensure_usable(VirtualMachine("vm_a", "a", "a.example.net", trash))
+        ensure_usable(VirtualMachine("vm_a", "org_a", "a", "a.example.net", trash))
     assert raised.value.trash_object == trash
     ensure_usable(VM)
 

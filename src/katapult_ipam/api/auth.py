@@ -47,7 +47,7 @@ class Authenticator:
         ):
             raise INVALID_API_TOKEN()
         return Identity(
-            organization_id=record.organization_id,
+            organization_ids=frozenset({record.organization_id}),
             scopes=record.scopes,
             kind=API_TOKEN,
             id=record.id,

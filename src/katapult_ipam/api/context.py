@@ -11,9 +11,9 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Identity:
-    """Who is calling: the organization they act for and what they may do."""
+    """Who is calling: the organizations they act for and what they may do."""
 
-    organization_id: str
+    organization_ids: frozenset[str]
     scopes: frozenset[str]
     kind: str  # "APIToken", ...
     id: str

@@ -20,6 +20,7 @@ VIRTUAL_MACHINE = "VirtualMachine"
 @dataclass(frozen=True)
 class VirtualMachine:
     id: str
+    organization_id: str
     name: str
     fqdn: str
     trash: TrashObject | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -196,6 +197,7 @@ def find_ip_address(
 _VM_WITH_TRASH = (
     select(
         _vm.c.id,
+        _vm.c.organization_id,
         _vm.c.name,
         _vm.c.fqdn,
         _trash.c.id.label("trash_id"),
@@ -209,17 +211,21 @@ _VM_WITH_TRASH = (
 
 
 def find_virtual_machine(
-    connection: Connection, organization_id: str, *, id: str | None = None, fqdn: str | None = None
+    connection: Connection,
+    organization_ids: Collection[str],
+    *,
+    id: str | None = None,
+    fqdn: str | None = None,
 ) -> allocation.VirtualMachine | None:
-    """The organization's VM with this id or FQDN (FQDNs compare case-insensitively)."""
-    query = _VM_WITH_TRASH.where(_vm.c.organization_id == organization_id)
+    """A VM of these organizations with this id or FQDN (FQDNs compare case-insensitively)."""
+    query = _VM_WITH_TRASH.where(_vm.c.organization_id.in_(organization_ids))
     if id is not None:
         query = query.where(_vm.c.id == id)
     elif fqdn is not None:
         query = query.where(_vm.c.fqdn == fqdn.lower())
     else:
         return None
-    row = connection.execute(query).first()
+    row = connection.execute(query.order_by(_vm.c.id).limit(1)).first()
     if row is None:
         return None
     trash = None
@@ -230,7 +236,13 @@ def find_virtual_machine(
             object_id=row.object_id,
             object_type=row.object_type,
         )
-    return allocation.VirtualMachine(id=row.id, name=row.name, fqdn=row.fqdn, trash=trash)
+    return allocation.VirtualMachine(
+        id=row.id,
+        organization_id=row.organization_id,
+        name=row.name,
+        fqdn=row.fqdn,
+        trash=trash,
+    )
 
 
 def interfaces_of(connection: Connection, vm_id: str) -> list[allocation.NetworkInterface]:

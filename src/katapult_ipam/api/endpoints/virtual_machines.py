@@ -18,9 +18,9 @@ IP_ADDRESS_LOOKUP = LookupArgumentSet("IPAddressLookup", ("id", "address"))
 
 async def _allocate_ip(call: Call, args: dict[str, Any]) -> dict[str, Any]:
     actor = actions.Actor(
-        organization_id=call.identity.organization_id,
         type=call.identity.kind,
         id=call.identity.id,
+        organization_ids=call.identity.organization_ids,
         request_id=call.request_id,
     )
     record = await call.services.transactions.run(
