@@ -23,6 +23,35 @@ class Settings(BaseSettings):
     max_batch: int = 64
     log_level: str = "info"
 
+    # -- the authenticator ------------------------------------------------------
+    # Requests per identity (or per client address, before authentication) per minute.
+    rate_limit_per_minute: int = 1000
+    # Shared rate limit counters; without it each process counts on its own.
+    redis_url: str | None = None
+    # Comma separated CIDRs whose X-Forwarded-For is believed.
+    trusted_proxies: str = ""
+    # Answer every API request 503 (also switchable at run time: `katapult-ipam maintenance`).
+    maintenance: bool = False
+    # Capabilities tokens: signed here with this Ed25519 key (made on first use) and
+    # verified with it plus any extra public keys (comma separated PEM files), for rotation.
+    signing_key_file: str = "var/signing-key.pem"
+    capabilities_public_keys: str = ""
+    capabilities_issuer: str = "katapult-ipam"
+    # OAuth2 access tokens (JWT) from an external issuer.
+    oauth2_issuer: str | None = None
+    oauth2_audience: str | None = None
+    oauth2_jwks_file: str | None = None
+    oauth2_jwks_url: str | None = None
+    oauth2_organizations_claim: str = "organizations"
+
+    @property
+    def trusted_proxy_networks(self) -> list[str]:
+        return _split(self.trusted_proxies)
+
+    @property
+    def capabilities_public_key_files(self) -> list[str]:
+        return _split(self.capabilities_public_keys)
+
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
@@ -32,3 +61,7 @@ class Settings(BaseSettings):
         if self.database_threads > 0:
             return self.database_threads
         return 1 if self.is_sqlite else 4
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
