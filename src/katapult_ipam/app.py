@@ -44,7 +44,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         try:
             yield
         finally:
-            services.stop()
+            await services.stop()
 
     app = Starlette(
         routes=[

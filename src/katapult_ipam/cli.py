@@ -12,6 +12,7 @@ import uvicorn
 
 from katapult_ipam.config import Settings
 from katapult_ipam.inventory import InventoryError, read_inventory
+from katapult_ipam.observability import logging_config
 from katapult_ipam.store import admin, migrate
 from katapult_ipam.store.database import create_database_engine
 from katapult_ipam.store.loader import load_inventory
@@ -47,7 +48,11 @@ def serve(
         workers=workers,
         access_log=False,
         log_level=settings.log_level,
+        log_config=logging_config(settings.log_level),
         server_header=False,
+        # The application decides whom to believe about the client's address
+        # (KATAPULT_IPAM_TRUSTED_PROXIES); uvicorn must not rewrite it first.
+        proxy_headers=False,
     )
 
 

@@ -2,14 +2,47 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from functools import partial
 
 from sqlalchemy import Engine
 
 from katapult_ipam.api.auth import Authenticator
+from katapult_ipam.api.client_address import TrustedProxies
+from katapult_ipam.api.ratelimit import create_rate_limiter
 from katapult_ipam.config import Settings
+from katapult_ipam.store import queries
 from katapult_ipam.store.database import create_database_engine
 from katapult_ipam.store.transactions import TransactionRunner
+
+MAINTENANCE = "maintenance"
+
+
+class MaintenanceSwitch:
+    """Maintenance mode: forced by configuration, or a flag in the database.
+
+    The flag is read at most once a second per process, so every worker sees a
+    change within a second without a query on every request.
+    """
+
+    def __init__(self, forced: bool, transactions: TransactionRunner, ttl: float = 1.0) -> None:
+        self._forced = forced
+        self._transactions = transactions
+        self._ttl = ttl
+        self._value = False
+        self._checked_at = float("-inf")
+
+    async def is_on(self) -> bool:
+        if self._forced:
+            return True
+        now = time.monotonic()
+        if now - self._checked_at >= self._ttl:
+            self._value = await self._transactions.run(
+                partial(queries.flag_enabled, name=MAINTENANCE)
+            )
+            self._checked_at = now
+        return self._value
 
 
 @dataclass
@@ -18,17 +51,33 @@ class Services:
     engine: Engine
     transactions: TransactionRunner
     authenticator: Authenticator
+    proxies: TrustedProxies
+    maintenance: MaintenanceSwitch
 
     @classmethod
     def create(cls, settings: Settings) -> Services:
         threads = settings.transaction_threads
         engine = create_database_engine(settings, pool_size=threads + 2)
-        transactions = TransactionRunner(engine, threads=threads, max_batch=settings.max_batch)
-        return cls(settings, engine, transactions, Authenticator(transactions))
+        transactions = TransactionRunner(
+            engine,
+            threads=threads,
+            max_batch=settings.max_batch,
+            queue_timeout=settings.database_timeout,
+        )
+        limiter = create_rate_limiter(settings.redis_url, settings.rate_limit_per_minute)
+        return cls(
+            settings=settings,
+            engine=engine,
+            transactions=transactions,
+            authenticator=Authenticator(transactions, limiter),
+            proxies=TrustedProxies(settings.trusted_proxy_networks),
+            maintenance=MaintenanceSwitch(settings.maintenance, transactions),
+        )
 
     def start(self) -> None:
         self.transactions.start()
 
-    def stop(self) -> None:
+    async def stop(self) -> None:
+        await self.authenticator.close()
         self.transactions.stop()
         self.engine.dispose()

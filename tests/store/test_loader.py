@@ -32,7 +32,7 @@ def test_the_load_creates_what_the_file_lists(engine: Engine, world: World) -> N
     assert counts(engine) | {"alembic_version": 0} == {
         "countries": 2, "data_centers": 2, "networks": 3, "subnets": 4, "organizations": 2,
         "trash_objects": 1, "virtual_machines": 6, "network_interfaces": 7, "ip_addresses": 8,
-        "api_tokens": 4, "allocation_events": 0, "alembic_version": 0,
+        "api_tokens": 4, "allocation_events": 0, "alembic_version": 0, "service_flags": 0,
     }  # fmt: skip
     row = world.ip_row("192.0.2.11")
     assert row.allocation_id == world.vm("web-1")

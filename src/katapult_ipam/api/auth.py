@@ -1,21 +1,42 @@
 """The authenticator: turns a request's credentials into an Identity.
 
-It runs before arguments are parsed (argument rules may depend on who asks),
-and every failure is one of the declared authenticator errors.
+It runs before arguments are parsed (argument rules may depend on who asks)
+and applies the rate limit: per identity once known, per client address for
+requests that fail to authenticate, so guessing tokens is throttled too.
+Every failure is one of the declared authenticator errors.
 """
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 
+from katapult_ipam.api.client_address import in_networks
 from katapult_ipam.api.context import Identity
-from katapult_ipam.api.errors import INVALID_API_TOKEN, MISSING_API_TOKEN, SCOPE_NOT_GRANTED
+from katapult_ipam.api.errors import (
+    INVALID_API_TOKEN,
+    MISSING_API_TOKEN,
+    RATE_LIMIT_REACHED,
+    SCOPE_NOT_GRANTED,
+    UNAUTHORIZED_NETWORK_FOR_API_TOKEN,
+    ApiError,
+)
+from katapult_ipam.api.ratelimit import RateLimiter
 from katapult_ipam.store import queries
 from katapult_ipam.store.transactions import TransactionRunner
 from katapult_ipam.tokens import hash_secret, same_hash
 
 API_TOKEN = "APIToken"  # noqa: S105 (an identity kind, not a secret)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What a request offers to prove who it is."""
+
+    authorization: str | None
+    client_address: str
 
 
 def bearer_token(authorization: str | None) -> str:
@@ -30,22 +51,52 @@ def bearer_token(authorization: str | None) -> str:
 
 
 class Authenticator:
-    def __init__(self, transactions: TransactionRunner) -> None:
+    def __init__(self, transactions: TransactionRunner, limiter: RateLimiter) -> None:
         self._transactions = transactions
+        self._limiter = limiter
 
-    async def authenticate(self, authorization: str | None) -> Identity:
-        """The identity behind the request's bearer token."""
-        secret = bearer_token(authorization)
+    async def authenticate(self, credentials: Credentials, headers: dict[str, str]) -> Identity:
+        """The caller's identity; rate limit headers are added to ``headers``."""
+        try:
+            identity = await self._identify(credentials)
+        except ApiError:
+            await self.count_anonymous(credentials.client_address, headers)
+            raise
+        await self._count(f"identity:{identity.kind}:{identity.id}", headers)
+        return identity
+
+    async def count_anonymous(self, client_address: str, headers: dict[str, str]) -> None:
+        """Count a request that has no identity against its client address."""
+        await self._count(f"address:{client_address}", headers)
+
+    async def close(self) -> None:
+        await self._limiter.close()
+
+    async def _count(self, key: str, headers: dict[str, str]) -> None:
+        result = await self._limiter.hit(key)
+        headers.update(result.headers())
+        if not result.allowed:
+            raise RATE_LIMIT_REACHED(
+                {"total_permitted": result.permitted},
+                headers={"retry-after": str(result.retry_after(time.time()))},
+            )
+
+    async def _identify(self, credentials: Credentials) -> Identity:
+        secret = bearer_token(credentials.authorization)
+        return await self._api_token(secret, credentials.client_address)
+
+    async def _api_token(self, secret: str, client_address: str) -> Identity:
         digest = hash_secret(secret)
         record = await self._transactions.run(partial(queries.find_token, secret_hash=digest))
-        now = datetime.now(UTC)
         if (
             record is None
             or not same_hash(record.secret_hash, digest)
             or record.revoked_at is not None
-            or (record.expires_at is not None and record.expires_at <= now)
+            or (record.expires_at is not None and record.expires_at <= datetime.now(UTC))
         ):
             raise INVALID_API_TOKEN()
+        if record.allowed_networks and not in_networks(client_address, record.allowed_networks):
+            raise UNAUTHORIZED_NETWORK_FOR_API_TOKEN({"ip_address": client_address})
         return Identity(
             organization_ids=frozenset({record.organization_id}),
             scopes=record.scopes,

@@ -70,6 +70,9 @@ MISSING_REQUIRED_ARGUMENT = ErrorDefinition(
     "missing_required_argument", 400, "A required argument has not been provided"
 )
 INVALID_ARGUMENT = ErrorDefinition("invalid_argument", 400, "An argument is invalid")
+PAYLOAD_TOO_LARGE = ErrorDefinition(
+    "payload_too_large", 413, "The request body is larger than this service accepts"
+)
 UNHANDLED_EXCEPTION = ErrorDefinition(
     "unhandled_exception", 500, "This is an exception that has occurred and not been handled."
 )
@@ -90,6 +93,20 @@ SCOPE_NOT_GRANTED = ErrorDefinition(
     "scope_not_granted",
     403,
     "The scope required for this endpoint has not been granted to the authenticating identity",
+)
+UNAUTHORIZED_NETWORK_FOR_API_TOKEN = ErrorDefinition(
+    "unauthorized_network_for_api_token",
+    403,
+    "Network is not allowed to access the API with this API token",
+)
+INVALID_CAPABILITIES_TOKEN = ErrorDefinition(
+    "invalid_capabilities_token",
+    403,
+    "The capabilities token provided was not valid "
+    "(either not valid, expired or not signed by the correct key)",
+)
+RATE_LIMIT_REACHED = ErrorDefinition(
+    "rate_limit_reached", 429, "You have reached the rate limit for this type of request"
 )
 SERVICE_UNAVAILABLE = ErrorDefinition(
     "service_unavailable", 503, "The service is currently unavailable, please try again later"

@@ -1,26 +1,29 @@
 """One request through the API, in Apia's order.
 
-route -> authenticate -> scope -> arguments -> action (one transaction) -> render.
-Every failure on the way is an ApiError rendered by ``_error_response``; anything
-else becomes 503 (the database is away) or 500 (a bug), never a stack trace.
+route -> maintenance -> authenticate (rate limit included) -> scope -> arguments
+-> action (one transaction) -> render. Every failure on the way is an ApiError
+rendered by ``_error_response``; anything else becomes 503 (the database is
+away) or 500 (a bug, logged with its trace), never a stack trace in a body.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import time
 import uuid
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.requests import Request
 from starlette.responses import Response
 
 from katapult_ipam.api.arguments import deep_merge, parse_query_string
-from katapult_ipam.api.auth import require_scope
-from katapult_ipam.api.context import Call
+from katapult_ipam.api.auth import Credentials, require_scope
+from katapult_ipam.api.context import Call, Identity
 from katapult_ipam.api.errors import (
     INVALID_JSON_BODY,
     ROUTE_NOT_FOUND,
@@ -30,7 +33,9 @@ from katapult_ipam.api.errors import (
 )
 from katapult_ipam.api.framework import Router, domain_error_to_api
 from katapult_ipam.domain.errors import DomainError
+from katapult_ipam.observability import request_id_var
 from katapult_ipam.services import Services
+from katapult_ipam.store.transactions import StoreUnavailable
 
 API_PREFIX = "/core/v1/"
 JSON = "application/json"
@@ -39,60 +44,94 @@ CORS_HEADERS = {
     "access-control-allow-methods": "GET, POST, PUT, PATCH, DELETE, OPTIONS",
     "access-control-allow-headers": "Authorization, Content-Type",
 }
+RETRY_AFTER_SECONDS = "5"
+# The database is away or busy beyond its bounded wait: try again later.
+UNAVAILABLE_ERRORS = (OperationalError, InterfaceError, PoolTimeoutError, StoreUnavailable)
 
 log = logging.getLogger("katapult_ipam.api")
 
 
+@dataclass
+class _Exchange:
+    """What is known about one request as it goes through."""
+
+    request_id: str
+    client_address: str
+    headers: dict[str, str]
+    started: float = field(default_factory=time.perf_counter)
+    identity: Identity | None = None
+
+
 class ApiHandler:
-    """The ASGI endpoint for everything under /core/v1/."""
+    """The Starlette endpoint for everything under /core/v1/."""
 
     def __init__(self, router: Router, services: Services) -> None:
         self._router = router
         self._services = services
 
     async def handle(self, request: Request) -> Response:
-        request_id = _request_id(request)
-        headers = {"x-request-id": request_id, **CORS_HEADERS}
+        exchange = _Exchange(
+            request_id=_request_id(request),
+            client_address=self._services.proxies.client_address(
+                request.client.host if request.client else None,
+                request.headers.get("x-forwarded-for"),
+            ),
+            headers={},
+        )
+        exchange.headers.update({"x-request-id": exchange.request_id, **CORS_HEADERS})
+        token = request_id_var.set(exchange.request_id)
         try:
-            return await self._handle(request, request_id, headers)
-        except ApiError as error:
-            return _error_response(error, headers)
-        except (DBAPIError, PoolTimeoutError) as error:
-            log.warning(
-                "database unavailable",
-                extra={"request_id": request_id, "error": type(error).__name__},
-            )
-            return _error_response(SERVICE_UNAVAILABLE(headers={"retry-after": "5"}), headers)
-        except Exception:
-            log.exception("unhandled exception", extra={"request_id": request_id})
-            return _error_response(UNHANDLED_EXCEPTION(), headers)
+            response = await self._respond(request, exchange)
+            _log_request(request, exchange, response.status_code)
+            return response
+        finally:
+            request_id_var.reset(token)
 
-    async def _handle(self, request: Request, request_id: str, headers: dict[str, str]) -> Response:
+    async def _respond(self, request: Request, exchange: _Exchange) -> Response:
+        try:
+            return await self._handle(request, exchange)
+        except ApiError as error:
+            return _error_response(error, exchange.headers)
+        except UNAVAILABLE_ERRORS as error:
+            log.warning("database unavailable", extra={"error": type(error).__name__})
+            return _error_response(
+                SERVICE_UNAVAILABLE(headers={"retry-after": RETRY_AFTER_SECONDS}), exchange.headers
+            )
+        except Exception:
+            log.exception("unhandled exception")
+            return _error_response(UNHANDLED_EXCEPTION(), exchange.headers)
+
+    async def _handle(self, request: Request, exchange: _Exchange) -> Response:
+        services = self._services
         method = request.method.upper()
         path = _api_path(request)
         route_method = method
         if method == "OPTIONS":
             route_method = request.headers.get("access-control-request-method", "").upper()
         match = self._router.match(route_method, path)
-        if match is None:
-            raise ROUTE_NOT_FOUND(description=f"No route matches '{path}' for {method}")
-        if method == "OPTIONS":
-            return Response(b'""', 200, headers=headers, media_type=JSON)
+        if match is None or method == "OPTIONS":
+            await services.authenticator.count_anonymous(exchange.client_address, exchange.headers)
+            if match is None:
+                raise ROUTE_NOT_FOUND(description=f"No route matches '{path}' for {method}")
+            return Response(b'""', 200, headers=exchange.headers, media_type=JSON)
+        if await services.maintenance.is_on():
+            raise SERVICE_UNAVAILABLE(headers={"retry-after": RETRY_AFTER_SECONDS})
 
         endpoint = match.endpoint
-        services = self._services
-        identity = await services.authenticator.authenticate(request.headers.get("authorization"))
+        credentials = Credentials(request.headers.get("authorization"), exchange.client_address)
+        identity = await services.authenticator.authenticate(credentials, exchange.headers)
+        exchange.identity = identity
         require_scope(identity, endpoint.scope)
         raw = deep_merge(parse_query_string(request.url.query), await _json_body(request))
         args = endpoint.arguments.parse(raw, match.path_values)
         try:
-            result = await endpoint.action(Call(identity, request_id, services), args)
+            result = await endpoint.action(Call(identity, exchange.request_id, services), args)
         except DomainError as refusal:
             error = domain_error_to_api(endpoint, refusal)
             if error is None:
                 raise
             raise error from refusal
-        return _success_response(result, headers)
+        return _success_response(result, exchange.headers)
 
 
 def _api_path(request: Request) -> str:
@@ -147,6 +186,23 @@ def _error_response(error: ApiError, headers: dict[str, str]) -> Response:
             "cache-control": "no-cache",
         },
         media_type=JSON,
+    )
+
+
+def _log_request(request: Request, exchange: _Exchange, status: int) -> None:
+    if not log.isEnabledFor(logging.INFO):
+        return
+    identity = exchange.identity
+    log.info(
+        "request",
+        extra={
+            "method": request.method,
+            "path": request.url.path,
+            "status": status,
+            "duration_ms": round((time.perf_counter() - exchange.started) * 1000, 3),
+            "client": exchange.client_address,
+            "identity": f"{identity.kind}:{identity.id}" if identity else None,
+        },
     )
 
 

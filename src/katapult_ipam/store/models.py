@@ -220,3 +220,13 @@ class AllocationEvent(Base):
     virtual_machine_id: Mapped[str] = mapped_column(ID)
     network_interface_id: Mapped[str] = mapped_column(ID)
     request_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class ServiceFlag(Base):
+    """Switches every worker reads, such as maintenance mode."""
+
+    __tablename__ = "service_flags"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)

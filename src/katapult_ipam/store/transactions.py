@@ -33,19 +33,37 @@ log = logging.getLogger(__name__)
 _STOP = object()
 
 
+class StoreUnavailable(Exception):
+    """The database did not take the job in time; nothing of it was done."""
+
+
 @dataclass
 class _Pending:
     job: Job[Any]
     future: asyncio.Future[Any]
     loop: asyncio.AbstractEventLoop
     outcome: tuple[bool, Any] = field(default=(False, None))
+    # QUEUED -> RUNNING (taken by a worker) or ABANDONED (its caller gave up first).
+    state: str = "QUEUED"
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def claim(self, state: str) -> bool:
+        """Move from QUEUED to ``state``; False when someone else moved it first."""
+        with self.lock:
+            if self.state != "QUEUED":
+                return False
+            self.state = state
+            return True
 
 
 class TransactionRunner:
     """Runs jobs ``fn(connection) -> value`` in committed transactions."""
 
-    def __init__(self, engine: Engine, threads: int = 1, max_batch: int = 64) -> None:
+    def __init__(
+        self, engine: Engine, threads: int = 1, max_batch: int = 64, queue_timeout: float = 5.0
+    ) -> None:
         self._engine = engine
+        self._queue_timeout = queue_timeout
         self._threads = threads
         self._max_batch = max_batch
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -65,11 +83,23 @@ class TransactionRunner:
         self._workers.clear()
 
     async def run(self, job: Job[T]) -> T:
-        """Run ``job`` in a transaction; return its value once committed."""
+        """Run ``job`` in a transaction; return its value once committed.
+
+        A job still waiting for a worker after ``queue_timeout`` is abandoned
+        (it will never run) and StoreUnavailable is raised. A job a worker has
+        taken is awaited to the end, so an error never hides a commit; the
+        database's own timeouts (busy, lock, statement, connect) bound it.
+        """
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._queue.put(_Pending(job, future, loop))
-        return await future
+        pending = _Pending(job, future, loop)
+        self._queue.put(pending)
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), self._queue_timeout)
+        except TimeoutError:
+            if pending.claim("ABANDONED"):
+                raise StoreUnavailable("the database did not take the job in time") from None
+            return await future
 
     def run_sync(self, job: Job[T]) -> T:
         """Run ``job`` in its own transaction on the calling thread."""
@@ -90,7 +120,7 @@ class TransactionRunner:
             first = self._queue.get()
             if first is _STOP:
                 break
-            batch = [first]
+            batch = [first] if first.claim("RUNNING") else []
             while len(batch) < self._max_batch:
                 try:
                     item = self._queue.get_nowait()
@@ -99,7 +129,10 @@ class TransactionRunner:
                 if item is _STOP:
                     self._queue.put(_STOP)
                     break
-                batch.append(item)
+                if item.claim("RUNNING"):
+                    batch.append(item)
+            if not batch:
+                continue
             try:
                 if connection is None or connection.closed or connection.invalidated:
                     connection = self._connect()
