@@ -9,11 +9,14 @@ from typing import Annotated
 
 import typer
 import uvicorn
+from sqlalchemy import Engine, or_, select
 
+from katapult_ipam import signed_tokens
 from katapult_ipam.config import Settings
 from katapult_ipam.inventory import InventoryError, read_inventory
 from katapult_ipam.observability import logging_config
 from katapult_ipam.store import admin, migrate
+from katapult_ipam.store import models as m
 from katapult_ipam.store.database import create_database_engine
 from katapult_ipam.store.loader import load_inventory
 
@@ -153,6 +156,55 @@ def demo(
         f'  -d \'{{"virtual_machine": {{"fqdn": "{fqdn}"}}, '
         f'"ip_address": {{"address": "{address}"}}}}\'\n'
     )
+
+
+capabilities_app = typer.Typer(help="Capabilities tokens: short-lived, signed, never stored.")
+app.add_typer(capabilities_app, name="capabilities")
+
+
+@capabilities_app.command("issue")
+def capabilities_issue(
+    organization: Annotated[str, typer.Option(help="Organization sub-domain or id.")],
+    scope: Annotated[list[str], typer.Option(help="A scope to grant (repeatable).")],
+    ttl: Annotated[str, typer.Option(help="Lifetime, e.g. 15m, 1h.")] = "15m",
+) -> None:
+    """Print a capabilities token signed with the service's key (it cannot be revoked)."""
+    lifetime = parse_duration(ttl)
+    if lifetime <= timedelta(0):
+        raise typer.BadParameter("the lifetime must be positive", param_hint="--ttl")
+    settings = Settings()
+    engine = create_database_engine(settings)
+    try:
+        organization_id = _organization_id(engine, organization)
+    finally:
+        engine.dispose()
+    if organization_id is None:
+        typer.echo(f"no organization {organization!r}", err=True)
+        raise typer.Exit(1)
+    try:
+        keys = signed_tokens.CapabilitiesKeys.from_settings(settings)
+        token = signed_tokens.issue_capabilities_token(
+            keys,
+            organization_id=organization_id,
+            scopes=scope,
+            ttl=lifetime,
+            issuer=settings.capabilities_issuer,
+        )
+    except ValueError as error:  # a bad key file, or a bad scope
+        typer.echo(str(error), err=True)
+        raise typer.Exit(1) from None
+    typer.echo(token)
+
+
+def _organization_id(engine: Engine, organization: str) -> str | None:
+    """The id of the organization with this sub-domain or id."""
+    orgs = m.Organization.__table__
+    query = select(orgs.c.id).where(
+        or_(orgs.c.sub_domain == organization, orgs.c.id == organization)
+    )
+    with engine.connect() as connection:
+        found: str | None = connection.execute(query).scalar()
+    return found
 
 
 def parse_duration(text: str) -> timedelta:

@@ -34,6 +34,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from jwt import PyJWK
+from jwt.types import Options
 
 if TYPE_CHECKING:
     from katapult_ipam.config import Settings
@@ -56,7 +57,7 @@ _ALGORITHMS_BY_KEY_TYPE: dict[tuple[str, str | None], str] = {
     ("OKP", "Ed25519"): "EdDSA",
 }
 # Claims are checked here (with an injectable clock), so PyJWT only checks the signature.
-_SIGNATURE_ONLY: jwt.types.Options = {
+_SIGNATURE_ONLY: Options = {
     "verify_signature": True,
     "verify_exp": False,
     "verify_nbf": False,
@@ -286,7 +287,7 @@ def verify_capabilities_token(
 class JWKSSource(Protocol):
     """Where an issuer's public keys come from."""
 
-    def keys(self, *, refresh: bool = False) -> Sequence[PyJWK]:
+    def signing_keys(self, *, refresh: bool = False) -> Sequence[PyJWK]:
         """The usable keys; ``refresh`` asks for a fresh copy (a token names an unknown kid)."""
         ...
 
@@ -299,7 +300,7 @@ class JWKSFile:
         self._keys: list[PyJWK] | None = None
         self._lock = threading.Lock()
 
-    def keys(self, *, refresh: bool = False) -> Sequence[PyJWK]:
+    def signing_keys(self, *, refresh: bool = False) -> Sequence[PyJWK]:
         """The file's usable keys."""
         with self._lock:
             if self._keys is None or refresh:
@@ -336,7 +337,7 @@ class JWKSURL:
         self._attempted_at = -math.inf
         self._lock = threading.Lock()
 
-    def keys(self, *, refresh: bool = False) -> Sequence[PyJWK]:
+    def signing_keys(self, *, refresh: bool = False) -> Sequence[PyJWK]:
         """The cached keys, fetched first when they are old or a refresh is asked for."""
         with self._lock:
             now = self._clock()
@@ -384,8 +385,8 @@ def _usable_jwk(data: object) -> PyJWK | None:
     """A public RSA, P-256 or Ed25519 signing key, fixed to its one algorithm, else None."""
     if not isinstance(data, dict):
         return None
-    kty, crv = data.get("kty"), data.get("crv")
-    algorithm = _ALGORITHMS_BY_KEY_TYPE.get((kty, None if kty == "RSA" else crv))
+    kty, crv = str(data.get("kty")), data.get("crv")
+    algorithm = _ALGORITHMS_BY_KEY_TYPE.get((kty, None if kty == "RSA" else str(crv)))
     # A private part ("d") would make PyJWT build a private key, which cannot verify.
     if algorithm is None or "d" in data or data.get("use", "sig") != "sig":
         return None
@@ -465,14 +466,16 @@ class OAuth2Verifier:
         """The JWKS keys that may have signed a token with this header."""
         kid = header.get("kid")
         if kid is None:
-            matching = list(self._jwks.keys())
+            matching = list(self._jwks.signing_keys())
         elif not isinstance(kid, str):
             raise InvalidSignedToken("the token is malformed")
         else:
-            matching = [key for key in self._jwks.keys() if key.key_id == kid]
+            matching = [key for key in self._jwks.signing_keys() if key.key_id == kid]
             if not matching:
                 # The issuer may have rotated its keys since they were read.
-                matching = [key for key in self._jwks.keys(refresh=True) if key.key_id == kid]
+                matching = [
+                    key for key in self._jwks.signing_keys(refresh=True) if key.key_id == kid
+                ]
             if not matching:
                 raise InvalidSignedToken("the token's signing key is not known")
         # The header's alg only picks among keys; each key verifies with its own algorithm.
@@ -498,7 +501,9 @@ def _oauth2_scopes(payload: dict[str, Any]) -> frozenset[str]:
     elif not (isinstance(granted, list) and all(isinstance(s, str) for s in granted)):
         raise InvalidSignedToken("the token's scope claim is malformed")
     prefix = OAUTH2_SCOPE_PREFIX
-    return frozenset(s.removeprefix(prefix) for s in granted if s.startswith(prefix) and s != prefix)
+    return frozenset(
+        s.removeprefix(prefix) for s in granted if s.startswith(prefix) and s != prefix
+    )
 
 
 def _organizations(claim: object) -> tuple[str, ...]:

@@ -69,7 +69,7 @@ class PostgresFactory(DatabaseFactory):
 
     def __init__(self, server_url: str, worker: str) -> None:
         server = make_url(server_url)
-        self._name = f"kipam_test_{worker}"
+        self._name = f"kipam_test_{worker}_{os.getpid()}"
         self._url = server.set(database=self._name).render_as_string(hide_password=False)
         self._admin = create_engine(server, isolation_level="AUTOCOMMIT")
         with self._admin.connect() as connection:

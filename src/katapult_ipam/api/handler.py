@@ -196,6 +196,7 @@ def _log_request(request: Request, exchange: _Exchange, status: int) -> None:
     log.info(
         "request",
         extra={
+            "request_id": exchange.request_id,
             "method": request.method,
             "path": request.url.path,
             "status": status,
