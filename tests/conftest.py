@@ -47,9 +47,16 @@ def database_url(database_factory: DatabaseFactory) -> Iterator[str]:
     database_factory.drop(url)
 
 
+@pytest.fixture(scope="session")
+def signing_key_file(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return str(tmp_path_factory.mktemp("keys") / "signing-key.pem")
+
+
 @pytest.fixture
-def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, rdns_zone=RDNS_ZONE)
+def settings(database_url: str, signing_key_file: str) -> Settings:
+    return Settings(
+        database_url=database_url, rdns_zone=RDNS_ZONE, signing_key_file=signing_key_file
+    )
 
 
 @pytest.fixture

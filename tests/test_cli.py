@@ -84,3 +84,15 @@ def test_durations(text: str, expected: timedelta) -> None:
 def test_a_bad_duration() -> None:
     with pytest.raises(typer.BadParameter):
         parse_duration("soon")
+
+
+def test_maintenance_on_and_off(env: dict[str, str], engine: Engine, world: World) -> None:
+    from katapult_ipam.store import queries
+
+    assert runner.invoke(app, ["maintenance", "on"], env=env).exit_code == 0
+    with engine.connect() as c:
+        assert queries.flag_enabled(c, "maintenance")
+    assert runner.invoke(app, ["maintenance", "off"], env=env).exit_code == 0
+    with engine.connect() as c:
+        assert not queries.flag_enabled(c, "maintenance")
+    assert runner.invoke(app, ["maintenance", "maybe"], env=env).exit_code == 2

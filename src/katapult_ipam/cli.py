@@ -15,7 +15,8 @@ from katapult_ipam import signed_tokens
 from katapult_ipam.config import Settings
 from katapult_ipam.inventory import InventoryError, read_inventory
 from katapult_ipam.observability import logging_config
-from katapult_ipam.store import admin, migrate
+from katapult_ipam.services import MAINTENANCE
+from katapult_ipam.store import admin, migrate, queries
 from katapult_ipam.store import models as m
 from katapult_ipam.store.database import create_database_engine
 from katapult_ipam.store.loader import load_inventory
@@ -119,6 +120,22 @@ def tokens_create(
     finally:
         engine.dispose()
     typer.echo(secret)
+
+
+@app.command()
+def maintenance(
+    state: Annotated[str, typer.Argument(help="on or off")],
+) -> None:
+    """Switch maintenance mode for every worker (each sees it within a second)."""
+    if state not in ("on", "off"):
+        raise typer.BadParameter("say on or off")
+    engine = create_database_engine(Settings())
+    try:
+        with engine.begin() as connection:
+            queries.set_flag(connection, MAINTENANCE, state == "on", datetime.now(UTC))
+    finally:
+        engine.dispose()
+    typer.echo(f"maintenance {state}")
 
 
 @app.command()

@@ -8,10 +8,11 @@ from functools import partial
 
 from sqlalchemy import Engine
 
-from katapult_ipam.api.auth import Authenticator
+from katapult_ipam.api.auth import Authenticator, SignedTokenVerifiers
 from katapult_ipam.api.client_address import TrustedProxies
 from katapult_ipam.api.ratelimit import create_rate_limiter
 from katapult_ipam.config import Settings
+from katapult_ipam.signed_tokens import CapabilitiesKeys, OAuth2Verifier
 from katapult_ipam.store import queries
 from katapult_ipam.store.database import create_database_engine
 from katapult_ipam.store.transactions import TransactionRunner
@@ -69,7 +70,15 @@ class Services:
             settings=settings,
             engine=engine,
             transactions=transactions,
-            authenticator=Authenticator(transactions, limiter),
+            authenticator=Authenticator(
+                transactions,
+                limiter,
+                SignedTokenVerifiers(
+                    capabilities=CapabilitiesKeys.from_settings(settings),
+                    capabilities_issuer=settings.capabilities_issuer,
+                    oauth2=OAuth2Verifier.from_settings(settings),
+                ),
+            ),
             proxies=TrustedProxies(settings.trusted_proxy_networks),
             maintenance=MaintenanceSwitch(settings.maintenance, transactions),
         )

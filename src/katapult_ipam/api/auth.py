@@ -13,22 +13,37 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 
+from starlette.concurrency import run_in_threadpool
+
 from katapult_ipam.api.client_address import in_networks
 from katapult_ipam.api.context import Identity
 from katapult_ipam.api.errors import (
     INVALID_API_TOKEN,
+    INVALID_CAPABILITIES_TOKEN,
     MISSING_API_TOKEN,
     RATE_LIMIT_REACHED,
     SCOPE_NOT_GRANTED,
+    SERVICE_UNAVAILABLE,
     UNAUTHORIZED_NETWORK_FOR_API_TOKEN,
     ApiError,
 )
 from katapult_ipam.api.ratelimit import RateLimiter
+from katapult_ipam.signed_tokens import (
+    CapabilitiesKeys,
+    InvalidSignedToken,
+    KeysUnavailable,
+    OAuth2Verifier,
+    token_kind,
+    verify_capabilities_token,
+)
 from katapult_ipam.store import queries
 from katapult_ipam.store.transactions import TransactionRunner
 from katapult_ipam.tokens import hash_secret, same_hash
 
-API_TOKEN = "APIToken"  # noqa: S105 (an identity kind, not a secret)
+# Identity kinds, as the audit log and request logs name them (not secrets).
+API_TOKEN = "APIToken"  # noqa: S105
+CAPABILITIES_TOKEN = "CapabilitiesToken"  # noqa: S105
+OAUTH2 = "OAuth2"
 
 
 @dataclass(frozen=True)
@@ -50,10 +65,25 @@ def bearer_token(authorization: str | None) -> str:
     return token
 
 
+@dataclass(frozen=True)
+class SignedTokenVerifiers:
+    """How signed bearer tokens are checked: ours (capabilities) and an OAuth2 issuer's."""
+
+    capabilities: CapabilitiesKeys
+    capabilities_issuer: str
+    oauth2: OAuth2Verifier | None = None
+
+
 class Authenticator:
-    def __init__(self, transactions: TransactionRunner, limiter: RateLimiter) -> None:
+    def __init__(
+        self,
+        transactions: TransactionRunner,
+        limiter: RateLimiter,
+        verifiers: SignedTokenVerifiers,
+    ) -> None:
         self._transactions = transactions
         self._limiter = limiter
+        self._verifiers = verifiers
 
     async def authenticate(self, credentials: Credentials, headers: dict[str, str]) -> Identity:
         """The caller's identity; rate limit headers are added to ``headers``."""
@@ -82,8 +112,46 @@ class Authenticator:
             )
 
     async def _identify(self, credentials: Credentials) -> Identity:
-        secret = bearer_token(credentials.authorization)
-        return await self._api_token(secret, credentials.client_address)
+        token = bearer_token(credentials.authorization)
+        oauth2 = self._verifiers.oauth2
+        kind = token_kind(token, oauth2.issuer if oauth2 else None)
+        if kind == "oauth2" and oauth2 is not None:
+            return await self._oauth2(oauth2, token)
+        if kind == "capabilities":
+            return self._capabilities(token)
+        return await self._api_token(token, credentials.client_address)
+
+    def _capabilities(self, token: str) -> Identity:
+        try:
+            claims = verify_capabilities_token(
+                self._verifiers.capabilities, token, issuer=self._verifiers.capabilities_issuer
+            )
+        except InvalidSignedToken as error:
+            raise INVALID_CAPABILITIES_TOKEN({"details": error.reason}) from None
+        return Identity(
+            organization_ids=frozenset({claims.organization_id}),
+            scopes=claims.scopes,
+            kind=CAPABILITIES_TOKEN,
+            id=claims.token_id,
+        )
+
+    async def _oauth2(self, verifier: OAuth2Verifier, token: str) -> Identity:
+        try:
+            # Verifying may fetch the issuer's keys: keep that off the event loop.
+            claims = await run_in_threadpool(verifier.verify, token)
+        except KeysUnavailable:
+            raise SERVICE_UNAVAILABLE(headers={"retry-after": "5"}) from None
+        except InvalidSignedToken as error:
+            raise INVALID_API_TOKEN({"details": error.reason}) from None
+        organization_ids = await self._transactions.run(
+            partial(queries.organization_ids, references=claims.organizations)
+        )
+        return Identity(
+            organization_ids=organization_ids,
+            scopes=claims.scopes,
+            kind=OAUTH2,
+            id=claims.subject,
+        )
 
     async def _api_token(self, secret: str, client_address: str) -> Identity:
         digest = hash_secret(secret)

@@ -350,3 +350,16 @@ def set_flag(connection: Connection, name: str, enabled: bool, now: datetime) ->
     )
     if changed.rowcount == 0:
         connection.execute(insert(_flag).values(name=name, enabled=enabled, changed_at=now))
+
+
+_org = _tables["organizations"]
+
+
+def organization_ids(connection: Connection, references: Collection[str]) -> frozenset[str]:
+    """The ids of the organizations named by id or sub-domain; unknown names are dropped."""
+    if not references:
+        return frozenset()
+    rows = connection.execute(
+        select(_org.c.id).where(_org.c.id.in_(references) | _org.c.sub_domain.in_(references))
+    )
+    return frozenset(rows.scalars())

@@ -1,0 +1,234 @@
+"""Capabilities and OAuth2 tokens through HTTP; no credential crosses organizations."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
+from starlette.testclient import TestClient
+
+from katapult_ipam.app import create_app
+from katapult_ipam.config import Settings
+from katapult_ipam.signed_tokens import CapabilitiesKeys, issue_capabilities_token
+from tests.api.test_allocate_ip import PATH, assert_error
+from tests.support.world import ACME_TOKEN, GLOBEX_TOKEN, World
+
+ISSUER = "https://identity.test.invalid"
+AUDIENCE = "katapult-ipam-test"
+PREFIX = "api.katapult.io/core/v1/"
+
+
+@pytest.fixture(scope="module")
+def issuer_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.fixture
+def oauth2_settings(settings: Settings, tmp_path: Path, issuer_key: Any) -> Settings:
+    jwk = RSAAlgorithm.to_jwk(issuer_key.public_key(), as_dict=True)
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(json.dumps({"keys": [{**jwk, "kid": "k1", "use": "sig", "alg": "RS256"}]}))
+    return settings.model_copy(
+        update={"oauth2_issuer": ISSUER, "oauth2_audience": AUDIENCE,
+                "oauth2_jwks_file": str(jwks)}
+    )  # fmt: skip
+
+
+@pytest.fixture
+def api(oauth2_settings: Settings, world: World) -> Iterator[TestClient]:
+    with TestClient(create_app(oauth2_settings), raise_server_exceptions=False) as client:
+        yield client
+
+
+def access_token(key: Any, organizations: Any, scope: str = f"{PREFIX}ip_addresses",
+                 **claims: Any) -> str:  # fmt: skip
+    now = int(datetime.now(UTC).timestamp())
+    payload = {"iss": ISSUER, "aud": AUDIENCE, "sub": "user-1", "iat": now, "exp": now + 300,
+               "scope": scope, "organizations": organizations, **claims}  # fmt: skip
+    return jwt.encode(payload, key, algorithm="RS256", headers={"kid": "k1"})
+
+
+def capabilities_token(settings: Settings, organization_id: str, scopes: list[str],
+                       ttl: timedelta = timedelta(minutes=5),
+                       now: datetime | None = None) -> str:  # fmt: skip
+    return issue_capabilities_token(
+        CapabilitiesKeys.from_settings(settings),
+        organization_id=organization_id, scopes=scopes, ttl=ttl,
+        issuer=settings.capabilities_issuer, now=now,
+    )  # fmt: skip
+
+
+def org_id(world: World, sub_domain: str) -> str:
+    from sqlalchemy import select
+
+    from katapult_ipam.store import models as m
+
+    with world.engine.connect() as c:
+        table = m.Organization.__table__
+        return str(
+            c.execute(select(table.c.id).where(table.c.sub_domain == sub_domain)).scalar_one()
+        )
+
+
+def allocate(client: TestClient, token: str, world: World, vm: str, address: str) -> Any:
+    return client.post(
+        PATH,
+        json={"virtual_machine": {"id": world.vm(vm)}, "ip_address": {"address": address}},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+
+
+# -- capabilities tokens ------------------------------------------------------------------
+
+
+def test_a_capabilities_token_allocates(
+    api: TestClient, oauth2_settings: Settings, world: World
+) -> None:
+    token = capabilities_token(oauth2_settings, org_id(world, "acme"), ["ip_addresses"])
+    response = allocate(api, token, world, "web-1", "192.0.2.10")
+    assert response.status_code == 200, response.text
+    from sqlalchemy import select
+
+    from katapult_ipam.store import models as m
+
+    with world.engine.connect() as c:
+        event = c.execute(select(m.AllocationEvent.__table__)).one()
+    assert event.actor_type == "CapabilitiesToken"
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "eyJhbGciOiJFZERTQSIsInR5cCI6ImtpcGFtLWNhcCtqd3QifQ.e30.c2ln",  # bad signature
+        "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.",  # alg none
+    ],
+)
+def test_a_bad_capabilities_token(api: TestClient, world: World, token: str) -> None:
+    before = world.snapshot()
+    response = allocate(api, token, world, "web-1", "192.0.2.10")
+    error = assert_error(response, 403, "invalid_capabilities_token")
+    assert error["description"] == (
+        "The capabilities token provided was not valid "
+        "(either not valid, expired or not signed by the correct key)"
+    )
+    assert world.snapshot() == before
+
+
+def test_an_expired_capabilities_token(
+    api: TestClient, oauth2_settings: Settings, world: World
+) -> None:
+    an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
+    token = capabilities_token(
+        oauth2_settings, org_id(world, "acme"), ["ip_addresses"], now=an_hour_ago
+    )
+    assert_error(allocate(api, token, world, "web-1", "192.0.2.10"), 403,
+                 "invalid_capabilities_token")  # fmt: skip
+
+
+def test_a_capabilities_token_signed_by_another_key(
+    api: TestClient, settings: Settings, world: World, tmp_path: Path
+) -> None:
+    other = settings.model_copy(update={"signing_key_file": str(tmp_path / "other.pem")})
+    token = capabilities_token(other, org_id(world, "acme"), ["ip_addresses"])
+    assert_error(allocate(api, token, world, "web-1", "192.0.2.10"), 403,
+                 "invalid_capabilities_token")  # fmt: skip
+
+
+def test_a_capabilities_token_without_the_scope(
+    api: TestClient, oauth2_settings: Settings, world: World
+) -> None:
+    token = capabilities_token(oauth2_settings, org_id(world, "acme"), ["virtual_machines"])
+    error = assert_error(allocate(api, token, world, "web-1", "192.0.2.10"), 403,
+                         "scope_not_granted")  # fmt: skip
+    assert error["detail"] == {"scopes": ["ip_addresses"]}
+
+
+# -- OAuth2 access tokens --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("organizations", [["acme"], "acme", ["nobody", "acme"]])
+def test_an_oauth2_token_allocates(
+    api: TestClient, issuer_key: Any, world: World, organizations: Any
+) -> None:
+    response = allocate(api, access_token(issuer_key, organizations), world, "web-1", "192.0.2.10")
+    assert response.status_code == 200, response.text
+
+
+def test_an_oauth2_token_may_name_organizations_by_id(
+    api: TestClient, issuer_key: Any, world: World
+) -> None:
+    token = access_token(issuer_key, [org_id(world, "globex")])
+    assert allocate(api, token, world, "app-1", "192.0.2.50").status_code == 200
+
+
+def test_an_oauth2_token_needs_the_prefixed_scope(
+    api: TestClient, issuer_key: Any, world: World
+) -> None:
+    for scope in ("ip_addresses", f"{PREFIX}ip_addresses:read", f"{PREFIX}virtual_machines"):
+        response = allocate(api, access_token(issuer_key, ["acme"], scope=scope), world,
+                            "web-1", "192.0.2.10")  # fmt: skip
+        assert_error(response, 403, "scope_not_granted")
+
+
+@pytest.mark.parametrize(
+    ("claims", "reason"),
+    [({"exp": 1000}, "expired"), ({"aud": "someone-else"}, "audience"),
+     ({"sub": None}, "subject")],
+)  # fmt: skip
+def test_a_bad_oauth2_token(
+    api: TestClient, issuer_key: Any, world: World, claims: dict[str, Any], reason: str
+) -> None:
+    token = access_token(issuer_key, ["acme"], **claims)
+    if claims.get("sub", "") is None:
+        payload = jwt.decode(token, options={"verify_signature": False})
+        del payload["sub"]
+        token = jwt.encode(payload, issuer_key, algorithm="RS256", headers={"kid": "k1"})
+    error = assert_error(allocate(api, token, world, "web-1", "192.0.2.10"), 403,
+                         "invalid_api_token")  # fmt: skip
+    assert reason in error["detail"]["details"]
+
+
+def test_an_oauth2_token_signed_by_another_key(api: TestClient, world: World) -> None:
+    stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    error = assert_error(
+        allocate(api, access_token(stranger, ["acme"]), world, "web-1", "192.0.2.10"),
+        403, "invalid_api_token",
+    )  # fmt: skip
+    assert token_free(error["detail"]["details"])
+
+
+def token_free(text: str) -> bool:
+    return "eyJ" not in text
+
+
+# -- no credential reaches another organization -------------------------------------------
+
+
+def test_no_kind_of_credential_reaches_another_organization(
+    api: TestClient, oauth2_settings: Settings, issuer_key: Any, world: World
+) -> None:
+    acme = {
+        "api token": ACME_TOKEN,
+        "capabilities": capabilities_token(
+            oauth2_settings, org_id(world, "acme"), ["ip_addresses"]
+        ),
+        "oauth2": access_token(issuer_key, ["acme"]),
+    }
+    before = world.snapshot()
+    for kind, token in acme.items():
+        foreign_vm = allocate(api, token, world, "app-1", "192.0.2.10")
+        assert foreign_vm.json()["code"] == "virtual_machine_not_found", kind
+        assert_error(foreign_vm, 404, "virtual_machine_not_found")
+        foreign_ip = allocate(api, token, world, "web-1", "192.0.2.50")
+        assert foreign_ip.json()["code"] == "ip_address_not_found", kind
+        assert_error(foreign_ip, 404, "ip_address_not_found")
+    assert world.snapshot() == before
+    # The same requests succeed for the organization that owns them.
+    assert allocate(api, GLOBEX_TOKEN, world, "app-1", "192.0.2.50").status_code == 200

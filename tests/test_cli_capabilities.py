@@ -1,0 +1,109 @@
+"""``katapult-ipam capabilities issue``, in-process."""
+
+from __future__ import annotations
+
+import stat
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+from typer.testing import CliRunner
+
+from katapult_ipam.cli import app
+from katapult_ipam.config import Settings
+from katapult_ipam.signed_tokens import (
+    CapabilitiesKeys,
+    InvalidSignedToken,
+    verify_capabilities_token,
+)
+from katapult_ipam.store import models as m
+from tests.support.world import World
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def key_file(tmp_path: Path) -> Path:
+    return tmp_path / "keys" / "signing-key.pem"
+
+
+@pytest.fixture
+def env(database_url: str, key_file: Path) -> dict[str, str]:
+    return {
+        "KATAPULT_IPAM_DATABASE_URL": database_url,
+        "KATAPULT_IPAM_SIGNING_KEY_FILE": str(key_file),
+        "KATAPULT_IPAM_CAPABILITIES_ISSUER": "katapult-ipam",
+    }
+
+
+def organization_id(engine: Engine, sub_domain: str) -> str:
+    table = m.Organization.__table__
+    with engine.connect() as c:
+        return str(
+            c.execute(select(table.c.id).where(table.c.sub_domain == sub_domain)).scalar_one()
+        )
+
+
+def test_issue_prints_a_token_that_verifies_for_acme(
+    env: dict[str, str], key_file: Path, engine: Engine, world: World
+) -> None:
+    args = ["capabilities", "issue", "--organization", "acme",
+            "--scope", "ip_addresses", "--scope", "virtual_machines", "--ttl", "15m"]  # fmt: skip
+    before = datetime.now(UTC)
+    result = runner.invoke(app, args, env=env)
+    assert result.exit_code == 0, result.output
+    token = result.stdout.strip()
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    keys = CapabilitiesKeys.from_settings(Settings(signing_key_file=str(key_file)))
+    claims = verify_capabilities_token(keys, token, issuer="katapult-ipam")
+    assert claims.organization_id == organization_id(engine, "acme")
+    assert claims.scopes == frozenset({"ip_addresses", "virtual_machines"})
+    with pytest.raises(InvalidSignedToken, match="expired"):
+        verify_capabilities_token(
+            keys, token, issuer="katapult-ipam", now=before + timedelta(minutes=16)
+        )
+
+
+def test_issue_accepts_an_organization_id_and_reuses_the_key(
+    env: dict[str, str], key_file: Path, engine: Engine, world: World
+) -> None:
+    globex = organization_id(engine, "globex")
+    args = ["capabilities", "issue", "--organization", globex, "--scope", "ip_addresses"]
+    first = runner.invoke(app, args, env=env)
+    key = key_file.read_bytes()
+    second = runner.invoke(app, args, env=env)
+    assert (first.exit_code, second.exit_code) == (0, 0), first.output + second.output
+    assert key_file.read_bytes() == key
+    keys = CapabilitiesKeys.from_settings(Settings(signing_key_file=str(key_file)))
+    for result in (first, second):
+        claims = verify_capabilities_token(keys, result.stdout.strip(), issuer="katapult-ipam")
+        assert claims.organization_id == globex
+
+
+def test_issue_for_an_unknown_organization(
+    env: dict[str, str], key_file: Path, world: World
+) -> None:
+    args = ["capabilities", "issue", "--organization", "nope", "--scope", "ip_addresses"]
+    result = runner.invoke(app, args, env=env)
+    assert result.exit_code == 1
+    assert "no organization 'nope'" in result.output
+    assert result.stdout == ""
+    assert not key_file.exists()
+
+
+@pytest.mark.parametrize("ttl", ["soon", "0m"])
+def test_issue_refuses_a_bad_ttl(env: dict[str, str], world: World, ttl: str) -> None:
+    args = ["capabilities", "issue", "--organization", "acme", "--scope", "x", "--ttl", ttl]
+    result = runner.invoke(app, args, env=env)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+
+
+def test_issue_refuses_a_bad_key_file(env: dict[str, str], key_file: Path, world: World) -> None:
+    key_file.parent.mkdir()
+    key_file.write_text("not a key")
+    args = ["capabilities", "issue", "--organization", "acme", "--scope", "ip_addresses"]
+    result = runner.invoke(app, args, env=env)
+    assert result.exit_code == 1
+    assert "not an unencrypted PEM private key" in result.output
