@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from importlib import resources
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -12,7 +13,7 @@ from starlette.routing import Route
 
 from katapult_ipam.api.endpoints import ENDPOINTS
 from katapult_ipam.api.framework import Router
-from katapult_ipam.api.handler import ApiHandler, route_not_found_response
+from katapult_ipam.api.handler import CORS_HEADERS, ApiHandler, route_not_found_response
 from katapult_ipam.config import Settings
 from katapult_ipam.services import Services
 from katapult_ipam.store import queries
@@ -35,6 +36,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
             return Response(b'{"status":"unavailable"}', 503, media_type="application/json")
         return Response(b'{"status":"ok"}', media_type="application/json")
 
+    schema = (resources.files("katapult_ipam.api") / "openapi.json").read_bytes()
+
+    async def openapi(_: Request) -> Response:
+        # The official document restricted to the operations served here.
+        return Response(schema, media_type="application/json", headers=CORS_HEADERS)
+
     async def not_found(request: Request) -> Response:
         return route_not_found_response(request)
 
@@ -50,6 +57,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=[
             Route("/livez", livez, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
+            Route("/core/v1/schema/openapi.json", openapi, methods=["GET"]),
             Route("/core/v1/{path:path}", api.handle, methods=ALL_METHODS),
             Route("/{path:path}", not_found, methods=ALL_METHODS),
         ],

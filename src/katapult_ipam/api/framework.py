@@ -29,11 +29,17 @@ class Endpoint:
     arguments: ArgumentSet
     action: Action
     errors: Mapping[type[DomainError], ErrorDefinition] = field(default_factory=dict)
+    openapi_operation: str = ""
 
     def __post_init__(self) -> None:
         # An endpoint without a scope is a security bug: refuse it at import.
         if not self.scope:
             raise ValueError(f"endpoint {self.name} declares no scope")
+
+    @property
+    def operation_id(self) -> str:
+        """The operation's id in the OpenAPI document, e.g. ``post:virtual_machine_allocate_ip``."""
+        return self.openapi_operation or f"{self.method.lower()}:{self.name}"
 
     def api_error_for(self, error: DomainError) -> ErrorDefinition | None:
         for kind in type(error).__mro__:

@@ -62,6 +62,7 @@ ALLOCATE_IP = Endpoint(
         )
     ),
     action=_allocate_ip,
+    openapi_operation="post:virtual_machine_allocate_ip",
     errors={
         domain.VirtualMachineNotFound: errors.VIRTUAL_MACHINE_NOT_FOUND,
         domain.IPAddressNotFound: errors.IP_ADDRESS_NOT_FOUND,
