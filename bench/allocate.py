@@ -76,7 +76,7 @@ _event = _tables["allocation_events"]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--database-url", help="default: a fresh SQLite file in a temp dir")
     parser.add_argument("--ips", type=_positive, default=50_000, help="free IPv4 addresses")
     parser.add_argument("--vms", type=_positive, default=5_000, help="virtual machines")
@@ -86,6 +86,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=0, help="default: a free port")
     parser.add_argument(
         "--max-requests", type=_positive, default=1_000_000, help="cap on requests per phase"
+    )
+    parser.add_argument(
+        "--rate-limit-per-minute",
+        type=_positive,
+        default=1_000_000_000,
+        help="the server's per-identity rate limit (high: one token sends everything)",
     )
     parser.add_argument("--load-only", action="store_true", help="only time the load")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
@@ -159,6 +165,7 @@ def durability(url: str) -> dict[str, Any]:
     finally:
         engine.dispose()
     return {
+        "load_average": [round(value, 2) for value in os.getloadavg()],
         "database": "sqlite" if settings.is_sqlite else "postgresql",
         "synchronous": sync,
         "transaction_threads": settings.transaction_threads,
@@ -248,8 +255,17 @@ def cli_path() -> str:
     return str(Path(sys.executable).with_name("katapult-ipam"))
 
 
-def server_env(url: str) -> dict[str, str]:
-    return {**os.environ, "KATAPULT_IPAM_DATABASE_URL": url, "KATAPULT_IPAM_LOG_LEVEL": "warning"}
+def server_env(url: str, directory: Path, rate_limit: int) -> dict[str, str]:
+    """The environment of every ``katapult-ipam`` command the bench runs."""
+    return {
+        **os.environ,
+        "KATAPULT_IPAM_DATABASE_URL": url,
+        "KATAPULT_IPAM_LOG_LEVEL": "warning",
+        # One token sends every request: the bench measures throughput, not the limiter.
+        "KATAPULT_IPAM_RATE_LIMIT_PER_MINUTE": str(rate_limit),
+        # Whatever the server makes on first use stays in the temporary directory.
+        "KATAPULT_IPAM_SIGNING_KEY_FILE": str(directory / "signing-key.pem"),
+    }
 
 
 def run_cli(env: dict[str, str], *arguments: str) -> float:
@@ -406,6 +422,54 @@ def server_problems(path: Path) -> list[str]:
     return [line for line in text.splitlines() if any(word in line for word in words)]
 
 
+# -- CPU accounting -----------------------------------------------------------------
+
+
+CpuSnapshot = dict[str, dict[int, float]]  # who -> process id -> CPU seconds so far
+
+
+def _proc_stats() -> Iterator[tuple[int, str, int, float]]:
+    """(pid, command name, process group, CPU seconds) of every process, from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            text = (entry / "stat").read_text()
+        except OSError:
+            continue  # it ended meanwhile
+        name = text[text.index("(") + 1 : text.rindex(")")]
+        fields = text[text.rindex(")") + 2 :].split()
+        yield int(entry.name), name, int(fields[2]), (int(fields[11]) + int(fields[12])) / ticks
+
+
+def cpu_snapshot(server_group: int, postgresql: bool) -> CpuSnapshot:
+    """CPU used so far by this client, the server's processes and PostgreSQL's (Linux)."""
+    snapshot: CpuSnapshot = {"client": {0: time.process_time()}}
+    if not Path("/proc/self/stat").exists():
+        return snapshot
+    snapshot["server"] = {}
+    if postgresql:
+        # Every backend of the local server, other users' too: an upper bound.
+        snapshot["postgresql"] = {}
+    for pid, name, group, seconds in _proc_stats():
+        if group == server_group:
+            snapshot["server"][pid] = seconds
+        elif postgresql and name.startswith("postgres"):
+            snapshot["postgresql"][pid] = seconds
+    return snapshot
+
+
+def cpu_used(before: CpuSnapshot, after: CpuSnapshot) -> dict[str, float | None]:
+    """CPU seconds used between two snapshots (what processes that ended used is lost)."""
+    used: dict[str, float | None] = {"client": None, "server": None}
+    for who, processes in after.items():
+        if who in before:
+            earlier = before[who]
+            used[who] = sum(max(0.0, s - earlier.get(pid, 0.0)) for pid, s in processes.items())
+    return used
+
+
 # -- the load generator -------------------------------------------------------------
 
 
@@ -422,6 +486,8 @@ class PhaseResult:
     latencies: list[float] = field(default_factory=list, repr=False)
     failures: list[str] = field(default_factory=list)
     connection_errors: int = 0
+    # CPU seconds spent during the phase, by whom (None where it cannot be read).
+    cpu: dict[str, float | None] = field(default_factory=dict)
 
     @property
     def ok(self) -> int:
@@ -435,6 +501,11 @@ class PhaseResult:
     def rate(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
 
+    @property
+    def ok_rate(self) -> float:
+        """Requests answered 200 per second: for allocations, allocations made per second."""
+        return self.ok / self.seconds if self.seconds else 0.0
+
     def percentile_ms(self, fraction: float) -> float:
         if not self.latencies:
             return 0.0
@@ -442,17 +513,29 @@ class PhaseResult:
         index = min(len(ordered) - 1, max(0, int(fraction * len(ordered) + 0.5) - 1))
         return ordered[index] * 1000
 
+    def cpu_ms_per_request(self, who: str) -> float | None:
+        seconds = self.cpu.get(who)
+        if seconds is None or not self.requests:
+            return None
+        return seconds * 1000 / self.requests
+
     def summary(self) -> dict[str, Any]:
         return {
             "requests": self.requests,
             "seconds": round(self.seconds, 3),
             "per_second": round(self.rate, 1),
+            "ok_per_second": round(self.ok_rate, 1),
             "p50_ms": round(self.percentile_ms(0.50), 3),
             "p99_ms": round(self.percentile_ms(0.99), 3),
             "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
             "non_200": self.non_200,
             "connection_errors": self.connection_errors,
             "failures": self.failures,
+            "cpu_seconds": {k: None if v is None else round(v, 3) for k, v in self.cpu.items()},
+            "cpu_ms_per_request": {
+                who: None if (ms := self.cpu_ms_per_request(who)) is None else round(ms, 3)
+                for who in self.cpu
+            },
         }
 
 
@@ -495,8 +578,8 @@ async def drive(port: int, take: Callable[[], bytes | None], result: PhaseResult
                 result.failures.append(f"{status}: {body.decode('utf-8', 'replace')}")
     finally:
         writer.close()
-        with contextlib.suppress(OSError):
-            await writer.wait_closed()
+    with contextlib.suppress(OSError):
+        await writer.wait_closed()
 
 
 async def run_phase(
@@ -512,9 +595,38 @@ async def run_phase(
         return next(requests, None)
 
     started = time.perf_counter()
-    await asyncio.gather(*(drive(port, take, result) for _ in range(concurrency)))
+    connections = asyncio.gather(*(drive(port, take, result) for _ in range(concurrency)))
+    with interruptible(connections):
+        await connections
     result.seconds = time.perf_counter() - started
     return result
+
+
+@contextlib.contextmanager
+def interruptible(task: asyncio.Future[Any]) -> Iterator[None]:
+    """SIGINT and SIGTERM cancel ``task`` (connections close) and then raise KeyboardInterrupt."""
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGINT, signal.SIGTERM)
+    previous = {sig: signal.getsignal(sig) for sig in signals}
+    interrupted: list[int] = []
+
+    def interrupt(signum: int) -> None:
+        interrupted.append(signum)
+        task.cancel()
+
+    for sig in signals:
+        loop.add_signal_handler(sig, interrupt, sig)
+    try:
+        yield
+    except asyncio.CancelledError:
+        if interrupted:
+            raise KeyboardInterrupt(f"signal {interrupted[0]}") from None
+        raise
+    finally:
+        for sig in signals:
+            loop.remove_signal_handler(sig)
+            if previous[sig] is not None:
+                signal.signal(sig, previous[sig])
 
 
 def livez_requests(port: int, cap: int) -> Iterator[bytes]:
@@ -559,8 +671,11 @@ def print_settings(settings: dict[str, Any], args: argparse.Namespace, port: int
     print(
         f"server: 127.0.0.1:{port}, workers: {args.workers}; client: "
         f"{args.concurrency} keep-alive connections, {args.seconds:g}s per phase; "
-        f"inventory: {args.ips} IPs, {args.vms} VMs"
+        f"inventory: {args.ips} IPs, {args.vms} VMs; "
+        f"rate limit: {args.rate_limit_per_minute}/min"
     )
+    load_average = ", ".join(f"{value:.2f}" for value in settings["load_average"])
+    print(f"machine load average before the run: {load_average} ({os.cpu_count()} CPUs)")
 
 
 def print_load(load: LoadFigures) -> None:
@@ -572,14 +687,22 @@ def print_load(load: LoadFigures) -> None:
 
 
 def print_table(phases: list[PhaseResult]) -> None:
-    print(f"{'phase':<10}{'requests':>10}{'seconds':>9}{'req/s':>10}{'p50 ms':>9}", end="")
-    print(f"{'p99 ms':>9}{'non-200':>9}")
+    print(f"{'phase':<10}{'requests':>10}{'seconds':>9}{'req/s':>10}{'200/s':>10}", end="")
+    print(f"{'p50 ms':>9}{'p99 ms':>9}{'non-200':>9}")
     for phase in phases:
         print(
             f"{phase.name:<10}{phase.requests:>10}{phase.seconds:>9.2f}{phase.rate:>10.1f}"
-            f"{phase.percentile_ms(0.5):>9.2f}{phase.percentile_ms(0.99):>9.2f}"
-            f"{phase.non_200:>9}"
+            f"{phase.ok_rate:>10.1f}{phase.percentile_ms(0.5):>9.2f}"
+            f"{phase.percentile_ms(0.99):>9.2f}{phase.non_200:>9}"
         )
+    for phase in phases:
+        costs = [
+            f"{who} {ms:.3f}"
+            for who in phase.cpu
+            if (ms := phase.cpu_ms_per_request(who)) is not None
+        ]
+        if costs:
+            print(f"  {phase.name}: CPU ms per request: {', '.join(costs)}")
     for phase in phases:
         for failure in phase.failures:
             print(f"  {phase.name} failure: {failure}")
@@ -604,26 +727,21 @@ def measure(
     requests = allocation_requests(port, secret, targets)
     log_path = directory / "server.log"
     loop = new_event_loop()
+    postgresql = settings["database"] == "postgresql"
     try:
-        with running_server(server_env(url), port, args.workers, log_path):
-            livez = loop.run_until_complete(
-                run_phase(
-                    "livez",
-                    port,
-                    args.concurrency,
-                    livez_requests(port, args.max_requests),
-                    args.seconds,
+        env = server_env(url, directory, args.rate_limit_per_minute)
+        with running_server(env, port, args.workers, log_path) as server:
+
+            def phase(name: str, stream: Iterator[bytes]) -> PhaseResult:
+                before = cpu_snapshot(server.pid, postgresql)
+                result = loop.run_until_complete(
+                    run_phase(name, port, args.concurrency, stream, args.seconds)
                 )
-            )
-            allocate = loop.run_until_complete(
-                run_phase(
-                    "allocate",
-                    port,
-                    args.concurrency,
-                    itertools.islice(iter(requests), args.max_requests),
-                    args.seconds,
-                )
-            )
+                result.cpu = cpu_used(before, cpu_snapshot(server.pid, postgresql))
+                return result
+
+            livez = phase("livez", livez_requests(port, args.max_requests))
+            allocate = phase("allocate", itertools.islice(iter(requests), args.max_requests))
     finally:
         loop.close()
     return report_phases(url, targets, settings, livez, allocate, (before, events_before), log_path)
@@ -639,10 +757,10 @@ def report_phases(
     log_path: Path,
 ) -> dict[str, Any]:
     print_table([livez, allocate])
-    ratio = allocate.rate / livez.rate if livez.rate else 0.0
+    ratio = allocate.ok_rate / livez.ok_rate if livez.ok_rate else 0.0
     print(f"ratio allocations/s / livez/s: {ratio:.3f}")
-    if allocate.ok < len(targets.ip_ids) and allocate.seconds < 1:
-        print("warning: the allocation phase was very short")
+    if allocate.requests >= len(targets.ip_ids):
+        print(f"note: all {len(targets.ip_ids)} free IPs were used: the phase ended early")
     allocated, events = count_allocations(url, targets.organization_id)
     made = allocated - before[0]
     logged = events - before[1]
@@ -669,7 +787,8 @@ def run(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
     with bench_database(args.database_url, directory) as url:
         shape = Shape(args.ips, args.vms, subnet_for(args.ips))
         secret = secrets.token_urlsafe(32)
-        load = build_and_load(directory, server_env(url), shape, secret)
+        env = server_env(url, directory, args.rate_limit_per_minute)
+        load = build_and_load(directory, env, shape, secret)
         print_load(load)
         report: dict[str, Any] = {
             "options": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
@@ -691,8 +810,12 @@ def _terminate(signum: int, _frame: FrameType | None) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate)
-    with tempfile.TemporaryDirectory(prefix="kipam-bench-") as directory:
-        report = run(args, Path(directory))
+    try:
+        with tempfile.TemporaryDirectory(prefix="kipam-bench-") as directory:
+            report = run(args, Path(directory))
+    except KeyboardInterrupt:
+        print("interrupted: the server was stopped and the bench database removed", file=sys.stderr)
+        return 130
     write_json(args.json, report)
     verdict = report.get("verify", {}).get("verdict", "OK")
     failed = report.get("allocate", {}).get("non_200", 0)

@@ -67,7 +67,7 @@ def allocate_ip(
     ip = load_ip_address(connection, vm.organization_id, ip_lookup)
     if allocation.decide(ip.as_domain(), vm) is allocation.Decision.ALREADY_ALLOCATED_HERE:
         return ip
-    interface = allocation.choose_interface(queries.interfaces_of(connection, vm.id), ip.network.id)
+    interface = allocation.choose_interface(vm.interfaces, ip.network.id)
     now = datetime.now(UTC)
     if not queries.allocate_if_free(connection, ip.id, vm.id, interface.id, now):
         # Another transaction allocated it between our read and our write.

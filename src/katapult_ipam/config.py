@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = 1000
     # Shared rate limit counters; without it each process counts on its own.
     redis_url: str | None = None
+    # How long a looked-up API token is believed without asking the database again
+    # (so a revoked token works for at most this long); 0 asks every time.
+    token_cache_seconds: float = 5.0
     # Comma separated CIDRs whose X-Forwarded-For is believed.
     trusted_proxies: str = ""
     # Answer every API request 503 (also switchable at run time: `katapult-ipam maintenance`).

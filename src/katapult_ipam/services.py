@@ -8,7 +8,7 @@ from functools import partial
 
 from sqlalchemy import Engine
 
-from katapult_ipam.api.auth import Authenticator, SignedTokenVerifiers
+from katapult_ipam.api.auth import Authenticator, SignedTokenVerifiers, TokenCache
 from katapult_ipam.api.client_address import TrustedProxies
 from katapult_ipam.api.ratelimit import create_rate_limiter
 from katapult_ipam.config import Settings
@@ -78,6 +78,7 @@ class Services:
                     capabilities_issuer=settings.capabilities_issuer,
                     oauth2=OAuth2Verifier.from_settings(settings),
                 ),
+                TokenCache(settings.token_cache_seconds),
             ),
             proxies=TrustedProxies(settings.trusted_proxy_networks),
             maintenance=MaintenanceSwitch(settings.maintenance, transactions),

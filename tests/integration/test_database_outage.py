@@ -104,7 +104,7 @@ def test_the_service_answers_503_while_the_database_is_down_and_recovers(
     settings = Settings(
         database_url=private_postgres.url,
         rdns_zone=RDNS_ZONE,
-        database_timeout=1.0,
+        database_timeout=3.0,
         signing_key_file=str(tmp_path / "key.pem"),
     )
     engine = create_database_engine(settings)

@@ -11,7 +11,6 @@ from collections import defaultdict
 import pytest
 from sqlalchemy import Engine
 
-from tests.integration.conftest import ServerFactory
 from tests.integration.helpers import (
     VIRTUAL_MACHINE,
     IPState,
@@ -22,6 +21,7 @@ from tests.integration.helpers import (
     load_extra,
     other_tables,
 )
+from tests.integration.server import ServerFactory
 from tests.support.world import World
 
 pytestmark = pytest.mark.slow

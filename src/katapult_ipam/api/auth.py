@@ -9,6 +9,7 @@ Every failure is one of the declared authenticator errors.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -37,6 +38,7 @@ from katapult_ipam.signed_tokens import (
     verify_capabilities_token,
 )
 from katapult_ipam.store import queries
+from katapult_ipam.store.queries import TokenRecord
 from katapult_ipam.store.transactions import TransactionRunner
 from katapult_ipam.tokens import hash_secret, same_hash
 
@@ -74,16 +76,42 @@ class SignedTokenVerifiers:
     oauth2: OAuth2Verifier | None = None
 
 
+class TokenCache:
+    """API tokens found recently, by secret hash, so most requests skip the lookup."""
+
+    MAX_ENTRIES = 10_000
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._seconds = seconds
+        self._clock = clock
+        self._entries: dict[str, tuple[float, TokenRecord]] = {}
+
+    def get(self, secret_hash: str) -> TokenRecord | None:
+        entry = self._entries.get(secret_hash)
+        if entry is None or self._clock() - entry[0] >= self._seconds:
+            return None
+        return entry[1]
+
+    def put(self, record: TokenRecord) -> None:
+        if self._seconds <= 0:
+            return
+        if len(self._entries) >= self.MAX_ENTRIES:
+            self._entries.clear()
+        self._entries[record.secret_hash] = (self._clock(), record)
+
+
 class Authenticator:
     def __init__(
         self,
         transactions: TransactionRunner,
         limiter: RateLimiter,
         verifiers: SignedTokenVerifiers,
+        token_cache: TokenCache,
     ) -> None:
         self._transactions = transactions
         self._limiter = limiter
         self._verifiers = verifiers
+        self._token_cache = token_cache
 
     async def authenticate(self, credentials: Credentials, headers: dict[str, str]) -> Identity:
         """The caller's identity; rate limit headers are added to ``headers``."""
@@ -155,7 +183,11 @@ class Authenticator:
 
     async def _api_token(self, secret: str, client_address: str) -> Identity:
         digest = hash_secret(secret)
-        record = await self._transactions.run(partial(queries.find_token, secret_hash=digest))
+        record = self._token_cache.get(digest)
+        if record is None:
+            record = await self._transactions.run(partial(queries.find_token, secret_hash=digest))
+            if record is not None:
+                self._token_cache.put(record)
         if (
             record is None
             or not same_hash(record.secret_hash, digest)

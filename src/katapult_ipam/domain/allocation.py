@@ -18,19 +18,20 @@ VIRTUAL_MACHINE = "VirtualMachine"
 
 
 @dataclass(frozen=True)
+class NetworkInterface:
+    id: str
+    network_id: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
 class VirtualMachine:
     id: str
     organization_id: str
     name: str
     fqdn: str
     trash: TrashObject | None = None
-
-
-@dataclass(frozen=True)
-class NetworkInterface:
-    id: str
-    network_id: str
-    created_at: datetime
+    interfaces: tuple[NetworkInterface, ...] = ()
 
 
 @dataclass(frozen=True)

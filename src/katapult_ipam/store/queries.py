@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.engine import Connection
 
 from katapult_ipam.domain import allocation
 from katapult_ipam.domain.errors import TrashObject
 from katapult_ipam.store import models as m
+from katapult_ipam.store.driver import DriverStatement, timestamp_parameter, timestamp_result
 
 
 @dataclass(frozen=True)
@@ -86,65 +88,42 @@ class TokenRecord:
 
 
 _tables = m.Base.metadata.tables
-_ip = _tables["ip_addresses"]
-_net = _tables["networks"]
-_dc = _tables["data_centers"]
-_ctry = _tables["countries"]
-_sbnt = _tables["subnets"]
-_vm = _tables["virtual_machines"]
-_trash = _tables["trash_objects"]
-_nic = _tables["network_interfaces"]
-_token = _tables["api_tokens"]
-_event = _tables["allocation_events"]
 
-_IP_WITH_CONTEXT = (
-    select(
-        _ip.c.id,
-        _ip.c.address,
-        _ip.c.vip,
-        _ip.c.label,
-        _ip.c.allocation_type,
-        _ip.c.allocation_id,
-        _vm.c.fqdn.label("allocated_fqdn"),
-        _net.c.id.label("network_id"),
-        _net.c.name.label("network_name"),
-        _net.c.permalink.label("network_permalink"),
-        _net.c.is_default.label("network_default"),
-        _dc.c.id.label("dc_id"),
-        _dc.c.name.label("dc_name"),
-        _dc.c.permalink.label("dc_permalink"),
-        _ctry.c.id.label("country_id"),
-        _ctry.c.name.label("country_name"),
-        _ctry.c.iso_code2,
-        _ctry.c.iso_code3,
-        _ctry.c.time_zone,
-        _ctry.c.eu,
-        _sbnt.c.id.label("subnet_id"),
-        _sbnt.c.address.label("subnet_address"),
-        _sbnt.c.gateway.label("subnet_gateway"),
-        _sbnt.c.mask.label("subnet_mask"),
-        _sbnt.c.billable.label("subnet_billable"),
-        _sbnt.c.version.label("subnet_version"),
-    )
-    .select_from(_ip)
-    .join(_net, _net.c.id == _ip.c.network_id)
-    .join(_dc, _dc.c.id == _net.c.data_center_id)
-    .join(_ctry, _ctry.c.id == _dc.c.country_id)
-    .join(_sbnt, _sbnt.c.id == _ip.c.subnet_id)
-    .outerjoin(
-        _vm,
-        and_(
-            _ip.c.allocation_type == allocation.VIRTUAL_MACHINE,
-            _vm.c.id == _ip.c.allocation_id,
-        ),
-    )
-)
+# The statements every allocation runs go straight to the driver (see driver.py).
+_IP_NAMES = (
+    "id", "organization_id", "address", "vip", "label", "allocation_type", "allocation_id",
+    "allocated_fqdn", "network_id", "network_name", "network_permalink", "network_default",
+    "dc_id", "dc_name", "dc_permalink", "country_id", "country_name", "iso_code2",
+    "iso_code3", "time_zone", "eu", "subnet_id", "subnet_address", "subnet_gateway",
+    "subnet_mask", "subnet_billable", "subnet_version",
+)  # fmt: skip
+_IP_SELECT = """
+    SELECT ip.id, ip.organization_id, ip.address, ip.vip, ip.label,
+           ip.allocation_type, ip.allocation_id, vm.fqdn,
+           n.id, n.name, n.permalink, n.is_default,
+           dc.id, dc.name, dc.permalink,
+           c.id, c.name, c.iso_code2, c.iso_code3, c.time_zone, c.eu,
+           s.id, s.address, s.gateway, s.mask, s.billable, s.version
+    FROM ip_addresses ip
+    JOIN networks n ON n.id = ip.network_id
+    JOIN data_centers dc ON dc.id = n.data_center_id
+    JOIN countries c ON c.id = dc.country_id
+    JOIN subnets s ON s.id = ip.subnet_id
+    LEFT JOIN virtual_machines vm
+           ON ip.allocation_type = 'VirtualMachine' AND vm.id = ip.allocation_id
+"""
+_IP_BY_ID = DriverStatement(_IP_SELECT + " WHERE ip.id = :key")
+_IP_BY_ADDRESS = DriverStatement(_IP_SELECT + " WHERE ip.address = :key")
 
 
-def _ip_record(row: object) -> IPAddressRecord:
-    r = row._mapping  # type: ignore[attr-defined]
+def _ip_record(r: dict[str, Any]) -> IPAddressRecord:
     country = Country(
-        r["country_id"], r["country_name"], r["iso_code2"], r["iso_code3"], r["time_zone"], r["eu"]
+        r["country_id"],
+        r["country_name"],
+        r["iso_code2"],
+        r["iso_code3"],
+        r["time_zone"],
+        bool(r["eu"]),
     )
     data_center = DataCenter(r["dc_id"], r["dc_name"], r["dc_permalink"], country)
     network = Network(
@@ -183,31 +162,31 @@ def find_ip_address(
     address: str | None = None,
 ) -> IPAddressRecord | None:
     """The organization's IP address with this id or (canonical) address."""
-    query = _IP_WITH_CONTEXT.where(_ip.c.organization_id == organization_id)
     if id is not None:
-        query = query.where(_ip.c.id == id)
+        rows = _IP_BY_ID.rows(connection, {"key": id}, _IP_NAMES)
     elif address is not None:
-        query = query.where(_ip.c.address == address)
+        rows = _IP_BY_ADDRESS.rows(connection, {"key": address}, _IP_NAMES)
     else:
         return None
-    row = connection.execute(query).first()
-    return None if row is None else _ip_record(row)
+    if not rows or rows[0]["organization_id"] != organization_id:
+        return None
+    return _ip_record(rows[0])
 
 
-_VM_WITH_TRASH = (
-    select(
-        _vm.c.id,
-        _vm.c.organization_id,
-        _vm.c.name,
-        _vm.c.fqdn,
-        _trash.c.id.label("trash_id"),
-        _trash.c.keep_until,
-        _trash.c.object_id,
-        _trash.c.object_type,
-    )
-    .select_from(_vm)
-    .outerjoin(_trash, _trash.c.id == _vm.c.trash_object_id)
-)
+_VM_NAMES = (
+    "id", "organization_id", "name", "fqdn", "trash_id", "keep_until", "object_id",
+    "object_type", "nic_id", "nic_network_id", "nic_created_at",
+)  # fmt: skip
+_VM_SELECT = """
+    SELECT vm.id, vm.organization_id, vm.name, vm.fqdn,
+           t.id, t.keep_until, t.object_id, t.object_type,
+           nic.id, nic.network_id, nic.created_at
+    FROM virtual_machines vm
+    LEFT JOIN trash_objects t ON t.id = vm.trash_object_id
+    LEFT JOIN network_interfaces nic ON nic.virtual_machine_id = vm.id
+"""
+_VM_BY_ID = DriverStatement(_VM_SELECT + " WHERE vm.id = :key")
+_VM_BY_FQDN = DriverStatement(_VM_SELECT + " WHERE vm.fqdn = :key")
 
 
 def find_virtual_machine(
@@ -217,59 +196,68 @@ def find_virtual_machine(
     id: str | None = None,
     fqdn: str | None = None,
 ) -> allocation.VirtualMachine | None:
-    """A VM of these organizations with this id or FQDN (FQDNs compare case-insensitively)."""
-    query = _VM_WITH_TRASH.where(_vm.c.organization_id.in_(organization_ids))
+    """A VM of these organizations, with its interfaces, by id or FQDN (any case)."""
     if id is not None:
-        query = query.where(_vm.c.id == id)
+        rows = _VM_BY_ID.rows(connection, {"key": id}, _VM_NAMES)
     elif fqdn is not None:
-        query = query.where(_vm.c.fqdn == fqdn.lower())
+        rows = _VM_BY_FQDN.rows(connection, {"key": fqdn.lower()}, _VM_NAMES)
     else:
         return None
-    row = connection.execute(query.order_by(_vm.c.id).limit(1)).first()
-    if row is None:
+    # An FQDN is unique within an organization only: keep the first one visible.
+    rows = [r for r in rows if r["organization_id"] in organization_ids]
+    if not rows:
         return None
+    first = min(rows, key=lambda r: str(r["id"]))
     trash = None
-    if row.trash_id is not None:
+    if first["trash_id"] is not None:
+        keep_until = timestamp_result(first["keep_until"])
+        assert keep_until is not None
         trash = TrashObject(
-            id=row.trash_id,
-            keep_until=int(row.keep_until.timestamp()),
-            object_id=row.object_id,
-            object_type=row.object_type,
+            id=first["trash_id"],
+            keep_until=int(keep_until.timestamp()),
+            object_id=first["object_id"],
+            object_type=first["object_type"],
         )
+    interfaces = tuple(
+        allocation.NetworkInterface(
+            r["nic_id"], r["nic_network_id"], timestamp_result(r["nic_created_at"]) or _EPOCH
+        )
+        for r in rows
+        if r["id"] == first["id"] and r["nic_id"] is not None
+    )
     return allocation.VirtualMachine(
-        id=row.id,
-        organization_id=row.organization_id,
-        name=row.name,
-        fqdn=row.fqdn,
+        id=first["id"],
+        organization_id=first["organization_id"],
+        name=first["name"],
+        fqdn=first["fqdn"],
         trash=trash,
+        interfaces=interfaces,
     )
 
 
-def interfaces_of(connection: Connection, vm_id: str) -> list[allocation.NetworkInterface]:
-    """Every network interface of a VM."""
-    rows = connection.execute(
-        select(_nic.c.id, _nic.c.network_id, _nic.c.created_at).where(
-            _nic.c.virtual_machine_id == vm_id
-        )
-    )
-    return [allocation.NetworkInterface(r.id, r.network_id, r.created_at) for r in rows]
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ALLOCATE_IF_FREE = DriverStatement(
+    "UPDATE ip_addresses SET allocation_type = 'VirtualMachine', allocation_id = :vm_id,"
+    " network_interface_id = :interface_id, allocated_at = :now"
+    " WHERE id = :ip_id AND allocation_id IS NULL"
+)
 
 
 def allocate_if_free(
     connection: Connection, ip_id: str, vm_id: str, interface_id: str, now: datetime
 ) -> bool:
     """Allocate the IP to the VM only if nothing holds it; False when something does."""
-    result = connection.execute(
-        update(_ip)
-        .where(_ip.c.id == ip_id, _ip.c.allocation_id.is_(None))
-        .values(
-            allocation_type=allocation.VIRTUAL_MACHINE,
-            allocation_id=vm_id,
-            network_interface_id=interface_id,
-            allocated_at=now,
-        )
-    )
-    return result.rowcount == 1
+    parameters = {
+        "vm_id": vm_id,
+        "interface_id": interface_id,
+        "now": timestamp_parameter(connection, now),
+        "ip_id": ip_id,
+    }
+    cursor = _ALLOCATE_IF_FREE.execute(connection, parameters)
+    try:
+        return bool(cursor.rowcount == 1)
+    finally:
+        cursor.close()
 
 
 @dataclass(frozen=True)
@@ -285,37 +273,29 @@ class AllocationAudit:
     request_id: str | None
 
 
+_RECORD_EVENT = DriverStatement(
+    "INSERT INTO allocation_events (occurred_at, action, organization_id, actor_type,"
+    " actor_id, ip_address_id, address, virtual_machine_id, network_interface_id, request_id)"
+    " VALUES (:occurred_at, :action, :organization_id, :actor_type, :actor_id,"
+    " :ip_address_id, :address, :virtual_machine_id, :network_interface_id, :request_id)"
+)
+
+
 def record_event(connection: Connection, audit: AllocationAudit, now: datetime) -> None:
     """Append to the audit log, inside the caller's transaction."""
-    connection.execute(
-        insert(_event).values(
-            occurred_at=now,
-            action=audit.action,
-            organization_id=audit.organization_id,
-            actor_type=audit.actor_type,
-            actor_id=audit.actor_id,
-            ip_address_id=audit.ip_address_id,
-            address=audit.address,
-            virtual_machine_id=audit.virtual_machine_id,
-            network_interface_id=audit.network_interface_id,
-            request_id=audit.request_id,
-        )
-    )
+    parameters = {"occurred_at": timestamp_parameter(connection, now), **vars(audit)}
+    _RECORD_EVENT.execute(connection, parameters).close()
+
+
+_FIND_TOKEN = text(
+    "SELECT id, organization_id, secret_hash, scopes, allowed_networks, expires_at, revoked_at"
+    " FROM api_tokens WHERE secret_hash = :secret_hash"
+).columns(expires_at=m.UTCDateTime(), revoked_at=m.UTCDateTime())
 
 
 def find_token(connection: Connection, secret_hash: str) -> TokenRecord | None:
     """The API token whose secret hashes to ``secret_hash``."""
-    row = connection.execute(
-        select(
-            _token.c.id,
-            _token.c.organization_id,
-            _token.c.secret_hash,
-            _token.c.scopes,
-            _token.c.allowed_networks,
-            _token.c.expires_at,
-            _token.c.revoked_at,
-        ).where(_token.c.secret_hash == secret_hash)
-    ).first()
+    row = connection.execute(_FIND_TOKEN, {"secret_hash": secret_hash}).first()
     if row is None:
         return None
     return TokenRecord(

@@ -1,11 +1,15 @@
 """The one place writes happen: jobs run in transactions on dedicated threads.
 
 Concurrent jobs are committed together (group commit): a worker thread takes
-every job waiting, runs each inside its own SAVEPOINT and commits them with
-one COMMIT, so one fsync is shared by many allocations. A job that raises is
-rolled back to its savepoint and leaves the store as it was; the others in
-its batch are unaffected. Callers are answered only after COMMIT returned,
-so a successful answer always describes a durable change.
+every job waiting, runs them one after the other in one transaction and
+commits them with one COMMIT, so one fsync is shared by many allocations.
+
+A job may refuse (raise a DomainError) only before it writes, so a refusal
+leaves nothing behind even though it shares the transaction; on SQLite this is
+checked. Any other failure rolls the whole batch back and each job is run again
+in a transaction of its own, so a failing job leaves the store as it was and
+the others are unaffected. Callers are answered only after COMMIT returned, so
+a successful answer always describes a durable change.
 """
 
 from __future__ import annotations
@@ -21,8 +25,8 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError
 
+from katapult_ipam.domain.errors import DomainError
 from katapult_ipam.store.database import SQLITE_BEGIN_OPTION
 
 T = TypeVar("T")
@@ -154,17 +158,16 @@ class TransactionRunner:
             return
         try:
             with connection.begin():
+                if connection.dialect.name == "postgresql":
+                    # Two batches may lock the same rows in opposite orders. Rather
+                    # than wait for PostgreSQL's deadlock detection (a second), give
+                    # up quickly: the jobs are then run one by one, which cannot deadlock.
+                    connection.exec_driver_sql("SET LOCAL lock_timeout = '50ms'")
                 for pending in batch:
-                    try:
-                        with connection.begin_nested():
-                            pending.outcome = (True, pending.job(connection))
-                    except DBAPIError:
-                        raise
-                    except Exception as error:
-                        pending.outcome = (False, error)
-        except DBAPIError:
-            # A database failure spoils the whole batch (nothing was committed):
-            # run each job on its own so one job's trouble is only its own.
+                    pending.outcome = _run_refusable(connection, pending.job)
+        except Exception:
+            # Anything but a refusal spoils the whole batch (nothing was committed):
+            # run each job on its own, so one job's trouble is only its own.
             for pending in batch:
                 self._run_alone(connection, pending)
 
@@ -184,6 +187,24 @@ class TransactionRunner:
             # A closed loop has nobody waiting on it.
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(_settle, items)
+
+
+def _run_refusable(connection: Connection, job: Job[Any]) -> tuple[bool, Any]:
+    """Run one job of a batch. A refusal must come before any write: it shares
+    the batch's transaction, so nothing it did is rolled back on its own."""
+    before = _changes(connection)
+    try:
+        return True, job(connection)
+    except DomainError as refusal:
+        if _changes(connection) != before:
+            raise RuntimeError("a job wrote before it refused") from refusal
+        return False, refusal
+
+
+def _changes(connection: Connection) -> int | None:
+    """Rows changed so far on this connection, where the driver can tell (SQLite)."""
+    total = getattr(connection.connection.dbapi_connection, "total_changes", None)
+    return total if isinstance(total, int) else None
 
 
 def _settle(items: list[_Pending]) -> None:
