@@ -168,7 +168,11 @@ def durability(url: str) -> dict[str, Any]:
         "load_average": [round(value, 2) for value in os.getloadavg()],
         "database": "sqlite" if settings.is_sqlite else "postgresql",
         "synchronous": sync,
-        "transaction_threads": settings.transaction_threads,
+        "transactions": (
+            "on the event loop"
+            if settings.is_sqlite and settings.database_threads == 0
+            else f"{settings.database_threads or 4} threads"
+        ),
         "max_batch": settings.max_batch,
     }
 
@@ -665,7 +669,7 @@ def new_event_loop() -> asyncio.AbstractEventLoop:
 def print_settings(settings: dict[str, Any], args: argparse.Namespace, port: int) -> None:
     print(
         f"database: {settings['database']} ({settings['synchronous']}); "
-        f"transaction threads: {settings['transaction_threads']}, "
+        f"transactions: {settings['transactions']}, "
         f"max batch: {settings['max_batch']}"
     )
     print(

@@ -17,7 +17,8 @@ class Settings(BaseSettings):
     rdns_zone: str = "rdns.katapult-ipam.invalid"
     # How long a request may wait for the database (busy locks, pool) in seconds.
     database_timeout: float = 5.0
-    # Threads that run transactions; each owns one connection. SQLite wants one.
+    # Threads that run transactions, each with its own connection. 0: SQLite runs
+    # them on the event loop (fastest), PostgreSQL on 4 threads.
     database_threads: int = 0
     # Most allocations committed together in one transaction (group commit).
     max_batch: int = 64
@@ -58,12 +59,6 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
-
-    @property
-    def transaction_threads(self) -> int:
-        if self.database_threads > 0:
-            return self.database_threads
-        return 1 if self.is_sqlite else 4
 
 
 def _split(value: str) -> list[str]:

@@ -15,7 +15,7 @@ from katapult_ipam.config import Settings
 from katapult_ipam.signed_tokens import CapabilitiesKeys, OAuth2Verifier
 from katapult_ipam.store import queries
 from katapult_ipam.store.database import create_database_engine
-from katapult_ipam.store.transactions import TransactionRunner
+from katapult_ipam.store.transactions import TransactionRunner, create_transaction_runner
 
 MAINTENANCE = "maintenance"
 
@@ -57,13 +57,10 @@ class Services:
 
     @classmethod
     def create(cls, settings: Settings) -> Services:
-        threads = settings.transaction_threads
-        engine = create_database_engine(settings, pool_size=threads + 2)
-        transactions = TransactionRunner(
-            engine,
-            threads=threads,
-            max_batch=settings.max_batch,
-            queue_timeout=settings.database_timeout,
+        threads = settings.database_threads
+        engine = create_database_engine(settings, pool_size=max(threads, 4) + 2)
+        transactions = create_transaction_runner(
+            engine, threads, settings.max_batch, settings.database_timeout
         )
         limiter = create_rate_limiter(settings.redis_url, settings.rate_limit_per_minute)
         return cls(

@@ -60,3 +60,13 @@ def test_domain_errors_map_to_declared_api_errors() -> None:
     assert error is not None
     assert error.definition is VIRTUAL_MACHINE_NOT_FOUND
     assert domain_error_to_api(declared, IPAlreadyAllocated("ip_1")) is None
+
+
+def test_request_ids_are_distinct_version_4_uuids() -> None:
+    import uuid
+
+    from katapult_ipam.api.handler import _REQUEST_IDS
+
+    ids = [_REQUEST_IDS.next() for _ in range(1000)]
+    assert len(set(ids)) == 1000
+    assert all(uuid.UUID(i).version == 4 and str(uuid.UUID(i)) == i for i in ids)

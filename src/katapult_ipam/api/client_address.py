@@ -23,6 +23,8 @@ class TrustedProxies:
 
     def client_address(self, peer: str | None, forwarded_for: str | None) -> str:
         """The client's address, as text (the raw peer when it is not an IP)."""
+        if not self._networks:
+            return peer or ""  # nobody to believe but the peer
         current = _parse(peer)
         if current is None:
             return peer or ""

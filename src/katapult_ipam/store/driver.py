@@ -18,8 +18,6 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 _PARAMETER = re.compile(r"(?<![:\w]):(\w+)")
-# How SQLAlchemy's SQLite dialect stores a DateTime (naive, here always UTC).
-_SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"
 
 
 class DriverStatement:
@@ -48,10 +46,13 @@ class DriverStatement:
 
 
 def timestamp_parameter(connection: Connection, value: datetime) -> Any:
-    """A timezone-aware timestamp as the dialect stores it."""
+    """A timezone-aware timestamp as the dialect stores it.
+
+    SQLite keeps what SQLAlchemy's DateTime writes: naive UTC text with microseconds.
+    """
     value = value.astimezone(UTC)
     if connection.dialect.name == "sqlite":
-        return value.replace(tzinfo=None).strftime(_SQLITE_DATETIME)
+        return value.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
     return value
 
 

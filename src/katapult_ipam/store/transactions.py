@@ -1,15 +1,23 @@
-"""The one place writes happen: jobs run in transactions on dedicated threads.
+"""The one place writes happen: jobs ``fn(connection) -> value`` in committed transactions.
 
-Concurrent jobs are committed together (group commit): a worker thread takes
-every job waiting, runs them one after the other in one transaction and
-commits them with one COMMIT, so one fsync is shared by many allocations.
+Concurrent jobs are committed together (group commit): every job waiting is run,
+one after the other, in one transaction with one COMMIT, so one fsync is shared
+by many allocations. Two runners do this:
 
-A job may refuse (raise a DomainError) only before it writes, so a refusal
-leaves nothing behind even though it shares the transaction; on SQLite this is
-checked. Any other failure rolls the whole batch back and each job is run again
-in a transaction of its own, so a failing job leaves the store as it was and
-the others are unaffected. Callers are answered only after COMMIT returned, so
-a successful answer always describes a durable change.
+* ``InlineTransactionRunner`` (SQLite): on the event loop's own thread. SQLite
+  answers from memory in microseconds, and a second thread would spend more on
+  handing work and the GIL back and forth than the queries take. Waiting for
+  another process's write lock never blocks the loop: it is retried on a timer.
+* ``ThreadedTransactionRunner`` (PostgreSQL): worker threads, each with its own
+  connection, so network round trips never block the loop.
+
+A job may refuse (raise a DomainError) only before it writes, so a refusal leaves
+nothing behind even though it shares the transaction; on SQLite this is checked.
+Any other failure rolls the whole batch back and each job is run again in a
+transaction of its own, so a failing job leaves the store as it was and the
+others are unaffected. Callers are answered only after COMMIT returned, so a
+successful answer always describes a durable change. A job that could not start
+within the configured wait is never run and fails with StoreUnavailable.
 """
 
 from __future__ import annotations
@@ -19,26 +27,242 @@ import contextlib
 import logging
 import queue
 import threading
+import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError
 
 from katapult_ipam.domain.errors import DomainError
 from katapult_ipam.store.database import SQLITE_BEGIN_OPTION
 
 T = TypeVar("T")
 Job = Callable[[Connection], T]
+Outcome = tuple[bool, Any]  # (True, value) or (False, exception)
 
 log = logging.getLogger(__name__)
-
-_STOP = object()
 
 
 class StoreUnavailable(Exception):
     """The database did not take the job in time; nothing of it was done."""
+
+
+class TransactionRunner(Protocol):
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    async def run(self, job: Job[T]) -> T:
+        """Run ``job`` in a transaction; return its value once committed."""
+        ...
+
+
+def create_transaction_runner(
+    engine: Engine, threads: int, max_batch: int, wait: float
+) -> TransactionRunner:
+    """Inline for SQLite unless threads are asked for; threads for PostgreSQL."""
+    if engine.dialect.name == "sqlite" and threads == 0:
+        return InlineTransactionRunner(engine, max_batch, wait)
+    return ThreadedTransactionRunner(engine, threads or 4, max_batch, wait)
+
+
+# -- the batch, shared by both runners ------------------------------------------------
+
+
+def connect(engine: Engine) -> Connection:
+    connection = engine.connect()
+    if engine.dialect.name == "sqlite":
+        # Take the write lock at BEGIN: no lock upgrade, so no deadlock between
+        # processes that write to the same file.
+        connection = connection.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+    return connection
+
+
+def run_batch(connection: Connection, jobs: list[Job[Any]]) -> list[Outcome]:
+    """Run ``jobs`` in one transaction if they all succeed or refuse, else one by one."""
+    if len(jobs) == 1:
+        return [run_alone(connection, jobs[0])]
+    try:
+        with connection.begin():
+            return run_in_transaction(connection, jobs)
+    except Exception:
+        # Anything but a refusal spoils the whole batch (nothing was committed):
+        # run each job on its own, so one job's trouble is only its own.
+        return [run_alone(connection, job) for job in jobs]
+
+
+def run_in_transaction(connection: Connection, jobs: list[Job[Any]]) -> list[Outcome]:
+    """Run ``jobs`` inside the transaction the caller has begun and will end."""
+    if len(jobs) > 1 and connection.dialect.name == "postgresql":
+        # Two batches may lock the same rows in opposite orders. Rather than wait
+        # for PostgreSQL's deadlock detection (a second), give up quickly: the
+        # jobs are then run one by one, which cannot deadlock.
+        connection.exec_driver_sql("SET LOCAL lock_timeout = '50ms'")
+    return [_run_refusable(connection, job) for job in jobs]
+
+
+def run_alone(connection: Connection, job: Job[Any]) -> Outcome:
+    try:
+        with connection.begin():
+            return True, job(connection)
+    except Exception as error:
+        return False, error
+
+
+def _run_refusable(connection: Connection, job: Job[Any]) -> Outcome:
+    """Run one job of a batch. A refusal must come before any write: it shares
+    the batch's transaction, so nothing it did is rolled back on its own."""
+    before = _changes(connection)
+    try:
+        return True, job(connection)
+    except DomainError as refusal:
+        if _changes(connection) != before:
+            raise RuntimeError("a job wrote before it refused") from refusal
+        return False, refusal
+
+
+def _changes(connection: Connection) -> int | None:
+    """Rows changed so far on this connection, where the driver can tell (SQLite)."""
+    total = getattr(connection.connection.dbapi_connection, "total_changes", None)
+    return total if isinstance(total, int) else None
+
+
+def _settle(future: asyncio.Future[Any], outcome: Outcome) -> None:
+    if future.done():
+        return
+    ok, value = outcome
+    if ok:
+        future.set_result(value)
+    else:
+        future.set_exception(value)
+
+
+def _unavailable() -> StoreUnavailable:
+    return StoreUnavailable("the database did not take the job in time")
+
+
+# -- SQLite: on the event loop ------------------------------------------------------------
+
+
+@dataclass
+class _Waiting:
+    job: Job[Any]
+    future: asyncio.Future[Any]
+    deadline: float
+
+
+class InlineTransactionRunner:
+    """Group commit on the event loop's thread, for SQLite."""
+
+    RETRY_SECONDS = 0.002
+
+    def __init__(self, engine: Engine, max_batch: int = 64, wait: float = 5.0) -> None:
+        self._engine = engine
+        self._max_batch = max_batch
+        self._wait = wait
+        self._waiting: deque[_Waiting] = deque()
+        self._scheduled = False
+        self._connection: Connection | None = None
+
+    def start(self) -> None:
+        return None
+
+    def stop(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    async def run(self, job: Job[T]) -> T:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._waiting.append(_Waiting(job, future, time.monotonic() + self._wait))
+        if not self._scheduled:
+            # Everything that arrives before the loop comes round joins this batch.
+            self._scheduled = True
+            loop.call_soon(self._flush)
+        return await future
+
+    def _flush(self) -> None:
+        self._scheduled = False
+        self._expire()
+        if not self._waiting:
+            return
+        batch = [self._waiting.popleft() for _ in range(min(self._max_batch, len(self._waiting)))]
+        try:
+            connection = self._open()
+            transaction = connection.begin()
+        except OperationalError as error:
+            # Locked by another process (busy_timeout is 0 here): try again soon,
+            # without blocking the loop, until the jobs' wait runs out.
+            if not _is_locked(error):
+                self._fail(batch, error)
+            else:
+                self._waiting.extendleft(reversed(batch))
+                self._reschedule(self.RETRY_SECONDS)
+            return
+        except Exception as error:
+            self._fail(batch, error)
+            return
+        outcomes = self._run(connection, transaction, [w.job for w in batch])
+        for waiting, outcome in zip(batch, outcomes, strict=True):
+            _settle(waiting.future, outcome)
+        if self._waiting:
+            self._reschedule(0)
+
+    def _run(self, connection: Connection, transaction: Any, jobs: list[Job[Any]]) -> list[Outcome]:
+        try:
+            with transaction:
+                return run_in_transaction(connection, jobs)
+        except Exception:
+            return [run_alone(connection, job) for job in jobs]
+
+    def _open(self) -> Connection:
+        if self._connection is None or self._connection.invalidated:
+            connection = connect(self._engine)
+            # Never wait for a lock on the loop's thread: _flush retries instead.
+            connection.exec_driver_sql("PRAGMA busy_timeout = 0")
+            connection.commit()
+            self._connection = connection
+        return self._connection
+
+    def _expire(self) -> None:
+        """Fail the jobs whose wait ran out before they could start; drop cancelled ones."""
+        now = time.monotonic()
+        kept: deque[_Waiting] = deque()
+        for waiting in self._waiting:
+            if waiting.future.done():
+                continue
+            if waiting.deadline <= now:
+                waiting.future.set_exception(_unavailable())
+                continue
+            kept.append(waiting)
+        self._waiting = kept
+
+    def _fail(self, batch: list[_Waiting], error: Exception) -> None:
+        log.warning("transaction batch failed", extra={"error": type(error).__name__})
+        for waiting in batch:
+            _settle(waiting.future, (False, error))
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def _reschedule(self, delay: float) -> None:
+        if not self._scheduled:
+            self._scheduled = True
+            asyncio.get_running_loop().call_later(delay, self._flush)
+
+
+def _is_locked(error: OperationalError) -> bool:
+    return "locked" in str(error.orig).lower() or "busy" in str(error.orig).lower()
+
+
+# -- PostgreSQL: on worker threads ------------------------------------------------------------
+
+_STOP = object()
 
 
 @dataclass
@@ -46,7 +270,7 @@ class _Pending:
     job: Job[Any]
     future: asyncio.Future[Any]
     loop: asyncio.AbstractEventLoop
-    outcome: tuple[bool, Any] = field(default=(False, None))
+    outcome: Outcome = field(default=(False, None))
     # QUEUED -> RUNNING (taken by a worker) or ABANDONED (its caller gave up first).
     state: str = "QUEUED"
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -60,14 +284,14 @@ class _Pending:
             return True
 
 
-class TransactionRunner:
-    """Runs jobs ``fn(connection) -> value`` in committed transactions."""
+class ThreadedTransactionRunner:
+    """Group commit on worker threads, each owning one connection."""
 
     def __init__(
-        self, engine: Engine, threads: int = 1, max_batch: int = 64, queue_timeout: float = 5.0
+        self, engine: Engine, threads: int = 4, max_batch: int = 64, wait: float = 5.0
     ) -> None:
         self._engine = engine
-        self._queue_timeout = queue_timeout
+        self._wait = wait
         self._threads = threads
         self._max_batch = max_batch
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -87,96 +311,61 @@ class TransactionRunner:
         self._workers.clear()
 
     async def run(self, job: Job[T]) -> T:
-        """Run ``job`` in a transaction; return its value once committed.
-
-        A job still waiting for a worker after ``queue_timeout`` is abandoned
-        (it will never run) and StoreUnavailable is raised. A job a worker has
-        taken is awaited to the end, so an error never hides a commit; the
-        database's own timeouts (busy, lock, statement, connect) bound it.
-        """
+        """A job still queued after the wait is abandoned (it will never run). One a
+        worker has taken is awaited to the end, so an error never hides a commit;
+        the database's own timeouts (lock, statement, connect) bound it."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         pending = _Pending(job, future, loop)
         self._queue.put(pending)
+        # A timer rather than wait_for(): no extra task per job on the hot path.
+        timer = loop.call_later(self._wait, _abandon, pending)
         try:
-            return await asyncio.wait_for(asyncio.shield(future), self._queue_timeout)
-        except TimeoutError:
-            if pending.claim("ABANDONED"):
-                raise StoreUnavailable("the database did not take the job in time") from None
             return await future
-
-    def run_sync(self, job: Job[T]) -> T:
-        """Run ``job`` in its own transaction on the calling thread."""
-        with self._connect() as connection, connection.begin():
-            return job(connection)
-
-    def _connect(self) -> Connection:
-        connection = self._engine.connect()
-        if self._engine.dialect.name == "sqlite":
-            # Take the write lock at BEGIN: no lock upgrade, so no deadlock
-            # between processes that write to the same file.
-            connection = connection.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
-        return connection
+        finally:
+            timer.cancel()
 
     def _work(self) -> None:
         connection: Connection | None = None
         while True:
-            first = self._queue.get()
-            if first is _STOP:
+            batch = self._take()
+            if batch is None:
                 break
-            batch = [first] if first.claim("RUNNING") else []
-            while len(batch) < self._max_batch:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is _STOP:
-                    self._queue.put(_STOP)
-                    break
-                if item.claim("RUNNING"):
-                    batch.append(item)
             if not batch:
                 continue
             try:
                 if connection is None or connection.closed or connection.invalidated:
-                    connection = self._connect()
-                self._run_batch(connection, batch)
-            except Exception as error:  # connection could not be made or was lost
-                log.warning("transaction batch failed: %s", type(error).__name__)
-                for pending in batch:
-                    pending.outcome = (False, error)
+                    connection = connect(self._engine)
+                outcomes = run_batch(connection, [p.job for p in batch])
+            except Exception as error:  # the connection could not be made or was lost
+                log.warning("transaction batch failed", extra={"error": type(error).__name__})
+                outcomes = [(False, error)] * len(batch)
                 if connection is not None:
                     connection.close()
                     connection = None
+            for pending, outcome in zip(batch, outcomes, strict=True):
+                pending.outcome = outcome
             self._answer(batch)
         if connection is not None:
             connection.close()
 
-    def _run_batch(self, connection: Connection, batch: list[_Pending]) -> None:
-        if len(batch) == 1:
-            self._run_alone(connection, batch[0])
-            return
-        try:
-            with connection.begin():
-                if connection.dialect.name == "postgresql":
-                    # Two batches may lock the same rows in opposite orders. Rather
-                    # than wait for PostgreSQL's deadlock detection (a second), give
-                    # up quickly: the jobs are then run one by one, which cannot deadlock.
-                    connection.exec_driver_sql("SET LOCAL lock_timeout = '50ms'")
-                for pending in batch:
-                    pending.outcome = _run_refusable(connection, pending.job)
-        except Exception:
-            # Anything but a refusal spoils the whole batch (nothing was committed):
-            # run each job on its own, so one job's trouble is only its own.
-            for pending in batch:
-                self._run_alone(connection, pending)
-
-    def _run_alone(self, connection: Connection, pending: _Pending) -> None:
-        try:
-            with connection.begin():
-                pending.outcome = (True, pending.job(connection))
-        except Exception as error:
-            pending.outcome = (False, error)
+    def _take(self) -> list[_Pending] | None:
+        """The next batch (empty when every job in it was abandoned); None to stop."""
+        first = self._queue.get()
+        if first is _STOP:
+            return None
+        batch = [first] if first.claim("RUNNING") else []
+        while len(batch) < self._max_batch:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is _STOP:
+                self._queue.put(_STOP)
+                break
+            if item.claim("RUNNING"):
+                batch.append(item)
+        return batch
 
     @staticmethod
     def _answer(batch: list[_Pending]) -> None:
@@ -186,33 +375,15 @@ class TransactionRunner:
         for loop, items in by_loop.items():
             # A closed loop has nobody waiting on it.
             with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(_settle, items)
+                loop.call_soon_threadsafe(_settle_all, items)
 
 
-def _run_refusable(connection: Connection, job: Job[Any]) -> tuple[bool, Any]:
-    """Run one job of a batch. A refusal must come before any write: it shares
-    the batch's transaction, so nothing it did is rolled back on its own."""
-    before = _changes(connection)
-    try:
-        return True, job(connection)
-    except DomainError as refusal:
-        if _changes(connection) != before:
-            raise RuntimeError("a job wrote before it refused") from refusal
-        return False, refusal
+def _abandon(pending: _Pending) -> None:
+    """Give up on a job no worker has taken yet; one already running is waited for."""
+    if pending.claim("ABANDONED") and not pending.future.done():
+        pending.future.set_exception(_unavailable())
 
 
-def _changes(connection: Connection) -> int | None:
-    """Rows changed so far on this connection, where the driver can tell (SQLite)."""
-    total = getattr(connection.connection.dbapi_connection, "total_changes", None)
-    return total if isinstance(total, int) else None
-
-
-def _settle(items: list[_Pending]) -> None:
+def _settle_all(items: list[_Pending]) -> None:
     for pending in items:
-        if pending.future.done():
-            continue
-        ok, value = pending.outcome
-        if ok:
-            pending.future.set_result(value)
-        else:
-            pending.future.set_exception(value)
+        _settle(pending.future, pending.outcome)
