@@ -25,10 +25,21 @@ PREFIXES = {
 _ID_PATTERN = re.compile(r"\A[a-z]+_[A-Za-z0-9]{16}\Z")
 
 
+# Bytes below this are used (mod 62); the rest are thrown away, so every
+# character is equally likely.
+_UNBIASED_BELOW = 256 - 256 % len(_ALPHABET)
+
+
 def new_id(kind: str) -> str:
     """Return a fresh random id for an object of ``kind`` (a key of PREFIXES)."""
-    suffix = "".join(secrets.choice(_ALPHABET) for _ in range(_ID_LENGTH))
-    return f"{PREFIXES[kind]}_{suffix}"
+    suffix = ""
+    while len(suffix) < _ID_LENGTH:
+        suffix += "".join(
+            _ALPHABET[b % len(_ALPHABET)]
+            for b in secrets.token_bytes(_ID_LENGTH * 2)
+            if b < _UNBIASED_BELOW
+        )
+    return f"{PREFIXES[kind]}_{suffix[:_ID_LENGTH]}"
 
 
 def looks_like_id(value: str, kind: str) -> bool:

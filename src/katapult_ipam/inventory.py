@@ -137,7 +137,9 @@ class Inventory(_Entry):
 def read_inventory(path: Path) -> Inventory:
     """Parse and validate a YAML inventory, naming the first bad entry on failure."""
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        # libyaml's parser, when PyYAML has it, is several times faster on big files.
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506
     except (OSError, yaml.YAMLError) as error:
         raise InventoryError(f"{path}: cannot read: {error}") from error
     return parse_inventory(document or {}, source=str(path))

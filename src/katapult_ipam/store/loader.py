@@ -20,6 +20,7 @@ from sqlalchemy import Engine, Table, bindparam, delete, insert, select, update
 from sqlalchemy.engine import Connection
 
 from katapult_ipam.domain import allocation
+from katapult_ipam.domain.addresses import address_as_int
 from katapult_ipam.domain.errors import NoInterfaceAvailable
 from katapult_ipam.ids import new_id
 from katapult_ipam.inventory import Inventory, InventoryError
@@ -296,7 +297,7 @@ class _Loader:
                         "network_id": subnet[1],
                         "subnet_id": subnet[0],
                         "address": entry.address,
-                        "version": ipaddress.ip_address(entry.address).version,
+                        "version": 6 if ":" in entry.address else 4,
                         "vip": entry.vip,
                         "label": entry.label if entry.vip else None,
                     },
@@ -478,10 +479,10 @@ class _SubnetIndex:
         self._order = sorted(self._by_prefix, key=lambda k: -k[1])
 
     def __call__(self, address: str) -> tuple[str, str] | None:
-        ip = ipaddress.ip_address(address)
-        value = int(ip)
+        """(subnet id, network id) of the subnet holding a canonical address."""
+        ip_version, value = address_as_int(address)
         for version, prefix in self._order:
-            if version != ip.version:
+            if version != ip_version:
                 continue
             host_bits = (32 if version == 4 else 128) - prefix
             found = self._by_prefix[(version, prefix)].get(value >> host_bits << host_bits)
