@@ -193,9 +193,10 @@ class ServerFactory:
         self._executable = server_executable()
         self._servers: list[RunningServer] = []
 
-    def __call__(self, workers: int = 1) -> RunningServer:
+    def __call__(self, workers: int = 1, env: dict[str, str] | None = None) -> RunningServer:
+        """A ready server; ``env`` adds settings (``KATAPULT_IPAM_*``) for it."""
         for _ in range(3):
-            server = self._spawn(workers)
+            server = self._spawn(workers, env or {})
             try:
                 server.wait_until_ready()
             except PortTaken:
@@ -207,7 +208,7 @@ class ServerFactory:
             return server
         pytest.fail("three free ports in a row were taken before the server could bind one")
 
-    def _spawn(self, workers: int) -> RunningServer:
+    def _spawn(self, workers: int, extra_env: dict[str, str]) -> RunningServer:
         port = free_port()
         number = len(self._servers)
         log = self._folder / f"server-{number}.log"
@@ -218,6 +219,7 @@ class ServerFactory:
             KATAPULT_IPAM_LOG_LEVEL="info",  # readiness is read from the log
             PYTHONUNBUFFERED="1",
         )
+        env.update(extra_env)
         command = [
             str(self._executable),
             "serve",
