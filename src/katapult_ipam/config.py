@@ -24,6 +24,12 @@ class Settings(BaseSettings):
     max_batch: int = 64
     log_level: str = "info"
 
+    # -- request limits (answered with the error envelope) --------------------
+    max_body_bytes: int = 64 * 1024
+    max_header_bytes: int = 16 * 1024
+    # How long a client may take to send its body.
+    body_timeout: float = 10.0
+
     # -- the authenticator ------------------------------------------------------
     # Requests per identity (or per client address, before authentication) per minute.
     rate_limit_per_minute: int = 1000

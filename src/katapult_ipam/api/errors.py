@@ -73,6 +73,14 @@ INVALID_ARGUMENT = ErrorDefinition("invalid_argument", 400, "An argument is inva
 PAYLOAD_TOO_LARGE = ErrorDefinition(
     "payload_too_large", 413, "The request body is larger than this service accepts"
 )
+HEADERS_TOO_LARGE = ErrorDefinition(
+    "request_header_fields_too_large",
+    431,
+    "The request headers are larger than this service accepts",
+)
+REQUEST_TIMEOUT = ErrorDefinition(
+    "request_timeout", 408, "The request body was not received in time"
+)
 UNHANDLED_EXCEPTION = ErrorDefinition(
     "unhandled_exception", 500, "This is an exception that has occurred and not been handled."
 )

@@ -8,6 +8,7 @@ away) or 500 (a bug, logged with its trace), never a stack trace in a body.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import itertools
 import logging
@@ -26,13 +27,17 @@ from katapult_ipam.api.arguments import deep_merge, parse_query_string
 from katapult_ipam.api.auth import Credentials, require_scope
 from katapult_ipam.api.context import Call, Identity
 from katapult_ipam.api.errors import (
+    HEADERS_TOO_LARGE,
     INVALID_JSON_BODY,
+    PAYLOAD_TOO_LARGE,
+    REQUEST_TIMEOUT,
     ROUTE_NOT_FOUND,
     SERVICE_UNAVAILABLE,
     UNHANDLED_EXCEPTION,
     ApiError,
 )
 from katapult_ipam.api.framework import Router, domain_error_to_api
+from katapult_ipam.config import Settings
 from katapult_ipam.domain.errors import DomainError
 from katapult_ipam.observability import request_id_var
 from katapult_ipam.services import Services
@@ -115,6 +120,7 @@ class ApiHandler:
             if match is None:
                 raise ROUTE_NOT_FOUND(description=f"No route matches '{path}' for {method}")
             return Response(b'""', 200, headers=exchange.headers, media_type=JSON)
+        _check_sizes(request, services.settings)
         if await services.maintenance.is_on():
             raise SERVICE_UNAVAILABLE(headers={"retry-after": RETRY_AFTER_SECONDS})
 
@@ -124,7 +130,7 @@ class ApiHandler:
         exchange.identity = identity
         require_scope(identity, endpoint.scope)
         query = request.scope["query_string"].decode("latin-1")
-        raw = deep_merge(parse_query_string(query), await _json_body(request))
+        raw = deep_merge(parse_query_string(query), await _json_body(request, services.settings))
         args = endpoint.arguments.parse(raw, match.path_values)
         try:
             result = await endpoint.action(Call(identity, exchange.request_id, services), args)
@@ -165,10 +171,36 @@ class _RequestIds:
 _REQUEST_IDS = _RequestIds()
 
 
-async def _json_body(request: Request) -> dict[str, Any]:
+def _check_sizes(request: Request, settings: Settings) -> None:
+    """Refuse oversized headers, and a body declared too large, before any work."""
+    header_bytes = sum(len(name) + len(value) for name, value in request.scope["headers"])
+    if header_bytes > settings.max_header_bytes:
+        raise HEADERS_TOO_LARGE({"max_bytes": settings.max_header_bytes})
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > settings.max_body_bytes:
+        raise PAYLOAD_TOO_LARGE({"max_bytes": settings.max_body_bytes})
+
+
+async def _read_body(request: Request, settings: Settings) -> bytes:
+    """The body, refused once it passes the size limit or takes too long to arrive."""
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async with asyncio.timeout(settings.body_timeout):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > settings.max_body_bytes:
+                    raise PAYLOAD_TOO_LARGE({"max_bytes": settings.max_body_bytes})
+                chunks.append(chunk)
+    except TimeoutError:
+        raise REQUEST_TIMEOUT({"seconds": settings.body_timeout}) from None
+    return b"".join(chunks)
+
+
+async def _json_body(request: Request, settings: Settings) -> dict[str, Any]:
     if not request.headers.get("content-type", "").startswith(JSON):
         return {}
-    body = await request.body()
+    body = await _read_body(request, settings)
     if not body.strip():
         return {}
     try:
