@@ -419,6 +419,11 @@ class OAuth2Verifier:
         self._organizations_claim = organizations_claim
         self._leeway = leeway
 
+    @property
+    def may_block(self) -> bool:
+        """Whether verifying can wait on the network (keys fetched from a URL)."""
+        return not isinstance(self._jwks, JWKSFile)
+
     @classmethod
     def from_settings(cls, settings: Settings) -> OAuth2Verifier | None:
         """The configured verifier, or None when no OAuth2 issuer is configured."""

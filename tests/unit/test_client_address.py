@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 import pytest
 
 from katapult_ipam.api.client_address import TrustedProxies, in_networks
@@ -38,4 +40,5 @@ def test_no_trusted_proxies_means_the_peer() -> None:
     [("10.1.1.1", True), ("11.0.0.1", False), ("2001:db8::1", True), ("x", False)],
 )
 def test_in_networks(address: str, expected: bool) -> None:
-    assert in_networks(address, ["10.0.0.0/8", "2001:db8::/32"]) is expected
+    networks = [ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("2001:db8::/32")]
+    assert in_networks(address, networks) is expected

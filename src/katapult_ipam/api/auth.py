@@ -9,10 +9,11 @@ Every failure is one of the declared authenticator errors.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
+from typing import Generic, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 
@@ -76,28 +77,36 @@ class SignedTokenVerifiers:
     oauth2: OAuth2Verifier | None = None
 
 
-class TokenCache:
-    """API tokens found recently, by secret hash, so most requests skip the lookup."""
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class TimedCache(Generic[K, V]):
+    """Values believed for ``seconds`` after they were put; bounded in size."""
 
     MAX_ENTRIES = 10_000
 
     def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self._seconds = seconds
+        self.seconds = seconds
         self._clock = clock
-        self._entries: dict[str, tuple[float, TokenRecord]] = {}
+        self._entries: dict[K, tuple[float, V]] = {}
 
-    def get(self, secret_hash: str) -> TokenRecord | None:
-        entry = self._entries.get(secret_hash)
-        if entry is None or self._clock() - entry[0] >= self._seconds:
+    def get(self, key: K) -> V | None:
+        entry = self._entries.get(key)
+        if entry is None or self._clock() - entry[0] >= self.seconds:
             return None
         return entry[1]
 
-    def put(self, record: TokenRecord) -> None:
-        if self._seconds <= 0:
+    def put(self, key: K, value: V) -> None:
+        if self.seconds <= 0:
             return
         if len(self._entries) >= self.MAX_ENTRIES:
             self._entries.clear()
-        self._entries[record.secret_hash] = (self._clock(), record)
+        self._entries[key] = (self._clock(), value)
+
+
+class TokenCache(TimedCache[str, TokenRecord]):
+    """API tokens found recently, by secret hash, so most requests skip the lookup."""
 
 
 class Authenticator:
@@ -112,6 +121,10 @@ class Authenticator:
         self._limiter = limiter
         self._verifiers = verifiers
         self._token_cache = token_cache
+        # Organization names in OAuth2 claims -> ids; as fresh as the token cache.
+        self._organizations: TimedCache[tuple[str, ...], frozenset[str]] = TimedCache(
+            token_cache.seconds
+        )
 
     async def authenticate(self, credentials: Credentials, headers: dict[str, str]) -> Identity:
         """The caller's identity; rate limit headers are added to ``headers``."""
@@ -165,15 +178,21 @@ class Authenticator:
 
     async def _oauth2(self, verifier: OAuth2Verifier, token: str) -> Identity:
         try:
-            # Verifying may fetch the issuer's keys: keep that off the event loop.
-            claims = await run_in_threadpool(verifier.verify, token)
+            if verifier.may_block:
+                # Verifying may fetch the issuer's keys: keep that off the event loop.
+                claims = await run_in_threadpool(verifier.verify, token)
+            else:
+                claims = verifier.verify(token)
         except KeysUnavailable:
             raise SERVICE_UNAVAILABLE(headers={"retry-after": "5"}) from None
         except InvalidSignedToken as error:
             raise INVALID_API_TOKEN({"details": error.reason}) from None
-        organization_ids = await self._transactions.run(
-            partial(queries.organization_ids, references=claims.organizations)
-        )
+        organization_ids = self._organizations.get(claims.organizations)
+        if organization_ids is None:
+            organization_ids = await self._transactions.run(
+                partial(queries.organization_ids, references=claims.organizations)
+            )
+            self._organizations.put(claims.organizations, organization_ids)
         return Identity(
             organization_ids=organization_ids,
             scopes=claims.scopes,
@@ -187,7 +206,7 @@ class Authenticator:
         if record is None:
             record = await self._transactions.run(partial(queries.find_token, secret_hash=digest))
             if record is not None:
-                self._token_cache.put(record)
+                self._token_cache.put(digest, record)
         if (
             record is None
             or not same_hash(record.secret_hash, digest)

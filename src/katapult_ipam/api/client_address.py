@@ -49,9 +49,9 @@ def _parse(text: str | None) -> IPAddress | None:
         return None
 
 
-def in_networks(address: str, networks: Iterable[str]) -> bool:
+def in_networks(address: str, networks: Iterable[IPNetwork]) -> bool:
     """True when ``address`` lies in one of ``networks`` (False if it is no address)."""
     parsed = _parse(address)
     if parsed is None:
         return False
-    return any(parsed in ipaddress.ip_network(n, strict=False) for n in networks)
+    return any(parsed in network for network in networks)

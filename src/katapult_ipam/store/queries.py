@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.engine import Connection
 
 from katapult_ipam.domain import allocation
+from katapult_ipam.domain.addresses import IPNetwork
 from katapult_ipam.domain.errors import TrashObject
 from katapult_ipam.store import models as m
 from katapult_ipam.store.driver import DriverStatement, timestamp_parameter, timestamp_result
@@ -82,7 +84,7 @@ class TokenRecord:
     organization_id: str
     secret_hash: str
     scopes: frozenset[str]
-    allowed_networks: tuple[str, ...]
+    allowed_networks: tuple[IPNetwork, ...]  # parsed once, checked on every request
     expires_at: datetime | None
     revoked_at: datetime | None
 
@@ -303,7 +305,7 @@ def find_token(connection: Connection, secret_hash: str) -> TokenRecord | None:
         organization_id=row.organization_id,
         secret_hash=row.secret_hash,
         scopes=frozenset(row.scopes.split()),
-        allowed_networks=tuple(row.allowed_networks.split()),
+        allowed_networks=tuple(ipaddress.ip_network(n) for n in row.allowed_networks.split()),
         expires_at=row.expires_at,
         revoked_at=row.revoked_at,
     )
@@ -332,14 +334,14 @@ def set_flag(connection: Connection, name: str, enabled: bool, now: datetime) ->
         connection.execute(insert(_flag).values(name=name, enabled=enabled, changed_at=now))
 
 
-_org = _tables["organizations"]
+_ORGANIZATION_IDS = text(
+    "SELECT id FROM organizations WHERE id IN :references OR sub_domain IN :references"
+).bindparams(bindparam("references", expanding=True))
 
 
 def organization_ids(connection: Connection, references: Collection[str]) -> frozenset[str]:
     """The ids of the organizations named by id or sub-domain; unknown names are dropped."""
     if not references:
         return frozenset()
-    rows = connection.execute(
-        select(_org.c.id).where(_org.c.id.in_(references) | _org.c.sub_domain.in_(references))
-    )
+    rows = connection.execute(_ORGANIZATION_IDS, {"references": list(references)})
     return frozenset(rows.scalars())
