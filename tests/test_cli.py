@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import typer
@@ -96,3 +97,24 @@ def test_maintenance_on_and_off(env: dict[str, str], engine: Engine, world: Worl
     with engine.connect() as c:
         assert not queries.flag_enabled(c, "maintenance")
     assert runner.invoke(app, ["maintenance", "maybe"], env=env).exit_code == 2
+
+
+def test_a_revoked_token_is_refused(env: dict[str, str], settings: Any, world: World) -> None:
+    from starlette.testclient import TestClient
+
+    from katapult_ipam.app import create_app
+    from tests.support.world import ACME_TOKEN
+
+    result = runner.invoke(app, ["tokens", "revoke", "--organization", "acme", "--name", "main"],
+                           env=env)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        response = client.post(
+            "/core/v1/virtual_machines/_/allocate_ip",
+            json={}, headers={"Authorization": f"Bearer {ACME_TOKEN}"},
+        )  # fmt: skip
+    assert response.status_code == 403
+    assert response.json()["code"] == "invalid_api_token"
+    again = runner.invoke(app, ["tokens", "revoke", "--organization", "acme", "--name", "main"],
+                          env=env)  # fmt: skip
+    assert again.exit_code == 1

@@ -122,6 +122,23 @@ def tokens_create(
     typer.echo(secret)
 
 
+@tokens_app.command("revoke")
+def tokens_revoke(
+    organization: Annotated[str, typer.Option(help="Organization sub-domain or id.")],
+    name: Annotated[str, typer.Option(help="The token's name.")],
+) -> None:
+    """Revoke an API token."""
+    engine = create_database_engine(Settings())
+    try:
+        admin.revoke_token(engine, organization=organization, name=name)
+    except admin.AdminError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    typer.echo(f"revoked {organization}/{name}")
+
+
 @app.command()
 def maintenance(
     state: Annotated[str, typer.Argument(help="on or off")],

@@ -6,7 +6,7 @@ import ipaddress
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, delete, insert, or_, select
+from sqlalchemy import Engine, delete, insert, or_, select, update
 
 from katapult_ipam.ids import new_id
 from katapult_ipam.store import models as m
@@ -63,6 +63,26 @@ def create_token(
             )
         )
     return secret
+
+
+def revoke_token(engine: Engine, *, organization: str, name: str) -> None:
+    """Mark a token revoked; it stops working within the token cache's seconds."""
+    orgs = _tables["organizations"]
+    tokens = _tables["api_tokens"]
+    with engine.begin() as connection:
+        org_id = connection.execute(
+            select(orgs.c.id).where(
+                or_(orgs.c.sub_domain == organization, orgs.c.id == organization)
+            )
+        ).scalar()
+        changed = connection.execute(
+            update(tokens)
+            .where(tokens.c.organization_id == org_id, tokens.c.name == name)
+            .where(tokens.c.revoked_at.is_(None))
+            .values(revoked_at=datetime.now(UTC))
+        )
+        if changed.rowcount == 0:
+            raise AdminError(f"no active token {name!r} in organization {organization!r}")
 
 
 def free_ip_and_vm(engine: Engine, organization: str) -> tuple[str, str] | None:
