@@ -577,3 +577,21 @@ def test_health_endpoints(client: TestClient, world: World) -> None:
 
 def test_default_reverse_dns_zone_is_configured(client: TestClient, world: World) -> None:
     assert RDNS_ZONE == "rdns.test.invalid"
+
+
+@pytest.mark.parametrize(
+    ("vm", "ip", "code"),
+    [
+        ({"fqdn": "web-1\x00.acme.example.net"}, {"address": "192.0.2.10"},
+         "virtual_machine_not_found"),
+        ({"id": "vm_\x00"}, {"address": "192.0.2.10"}, "virtual_machine_not_found"),
+        ({"fqdn": "web-1.acme.example.net"}, {"id": "ip_\x00"}, "ip_address_not_found"),
+        ({"fqdn": "web-1.acme.example.net"}, {"address": "192.0.2.10\x00"},
+         "ip_address_not_found"),
+    ],
+)  # fmt: skip
+def test_nul_characters_name_nothing(
+    client: TestClient, world: World, vm: Any, ip: Any, code: str
+) -> None:
+    # PostgreSQL refuses NUL in text outright; that must be a 404, not a 500.
+    refused(client, world, 404, code, {"virtual_machine": vm, "ip_address": ip})

@@ -92,6 +92,11 @@ class TokenRecord:
 _tables = m.Base.metadata.tables
 
 # The statements every allocation runs go straight to the driver (see driver.py).
+def _storable(*values: str | None) -> bool:
+    """False for text no row can hold: PostgreSQL refuses NUL characters outright."""
+    return not any(value is not None and "\x00" in value for value in values)
+
+
 _IP_NAMES = (
     "id", "organization_id", "address", "vip", "label", "allocation_type", "allocation_id",
     "allocated_fqdn", "network_id", "network_name", "network_permalink", "network_default",
@@ -164,6 +169,8 @@ def find_ip_address(
     address: str | None = None,
 ) -> IPAddressRecord | None:
     """The organization's IP address with this id or (canonical) address."""
+    if not _storable(id, address):
+        return None
     if id is not None:
         rows = _IP_BY_ID.rows(connection, {"key": id}, _IP_NAMES)
     elif address is not None:
@@ -199,6 +206,8 @@ def find_virtual_machine(
     fqdn: str | None = None,
 ) -> allocation.VirtualMachine | None:
     """A VM of these organizations, with its interfaces, by id or FQDN (any case)."""
+    if not _storable(id, fqdn):
+        return None
     if id is not None:
         rows = _VM_BY_ID.rows(connection, {"key": id}, _VM_NAMES)
     elif fqdn is not None:
@@ -341,7 +350,8 @@ _ORGANIZATION_IDS = text(
 
 def organization_ids(connection: Connection, references: Collection[str]) -> frozenset[str]:
     """The ids of the organizations named by id or sub-domain; unknown names are dropped."""
+    references = [r for r in references if _storable(r)]
     if not references:
         return frozenset()
-    rows = connection.execute(_ORGANIZATION_IDS, {"references": list(references)})
+    rows = connection.execute(_ORGANIZATION_IDS, {"references": references})
     return frozenset(rows.scalars())
