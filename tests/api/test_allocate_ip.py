@@ -595,3 +595,9 @@ def test_nul_characters_name_nothing(
 ) -> None:
     # PostgreSQL refuses NUL in text outright; that must be a 404, not a 500.
     refused(client, world, 404, code, {"virtual_machine": vm, "ip_address": ip})
+
+
+def test_an_array_in_the_query_string_is_not_a_lookup(client: TestClient, world: World) -> None:
+    response = client.post(PATH, params={"virtual_machine[]": "vm_x"})
+    error = assert_error(response, 400, "invalid_argument")
+    assert error["detail"]["issue"] == "object_expected"

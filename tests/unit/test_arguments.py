@@ -85,7 +85,9 @@ def test_a_lookup_parses_or_fails_with_a_declared_issue(value: dict[str, Any]) -
         ("a[b]=2&a=1", {"a": "1"}),
         ("x=%5B1%5D&y=", {"x": "[1]", "y": ""}),
         ("[oops]=1&ok=1", {"[oops]": "1", "ok": "1"}),
-        ("list[]=1", {}),
+        ("list[]=1&list[]=2", {"list": ["1", "2"]}),
+        ("a[b][]=1", {"a": {"b": ["1"]}}),
+        ("a[][b]=1", {}),
         ("", {}),
     ],
 )

@@ -158,16 +158,25 @@ def _split_key(name: str) -> list[str]:
 
 
 def _assign(target: dict[str, Any], keys: list[str], value: str) -> None:
-    if "" in keys:
-        return  # arrays (``a[]=``) are not used by any argument
+    if "" in keys[:-1]:
+        return  # arrays of objects (``a[][b]=``) name no argument of ours
+    is_array = keys[-1] == ""  # ``a[]=1&a[]=2`` -> {"a": ["1", "2"]}, as Rack parses it
+    path = keys[:-1] if is_array else keys
     node = target
-    for key in keys[:-1]:
+    for key in path[:-1]:
         child = node.get(key)
         if not isinstance(child, dict):
             child = {}
             node[key] = child
         node = child
-    node[keys[-1]] = value
+    if not is_array:
+        node[path[-1]] = value
+        return
+    items = node.get(path[-1])
+    if not isinstance(items, list):
+        items = []
+        node[path[-1]] = items
+    items.append(value)
 
 
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:

@@ -91,6 +91,7 @@ class TokenRecord:
 
 _tables = m.Base.metadata.tables
 
+
 # The statements every allocation runs go straight to the driver (see driver.py).
 def _storable(*values: str | None) -> bool:
     """False for text no row can hold: PostgreSQL refuses NUL characters outright."""
