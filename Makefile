@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export KATAPULT_IPAM_DATABASE_URL ?= sqlite:///var/katapult-ipam.db
 TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: help install serve migrate test test-sqlite test-postgres lint format bench lock clean
+.PHONY: help install serve migrate test test-sqlite test-postgres lint format bench bench-auth lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -46,6 +46,9 @@ format: $(STAMP) ## Format the code
 bench: $(STAMP) ## Allocation throughput against /livez, on SQLite and PostgreSQL
 	$(BIN)/python bench/allocate.py
 	$(BIN)/python bench/allocate.py --database-url $(TEST_POSTGRES_URL)
+
+bench-auth: $(STAMP) ## What each authenticator path adds to a request
+	$(BIN)/python bench/auth.py
 
 lock: ## Re-resolve requirements/*.lock from pyproject.toml (needs uv)
 	uv pip compile pyproject.toml requirements/build.in --extra dev --generate-hashes --python-version 3.11 --no-header -o requirements/dev.lock

@@ -806,14 +806,14 @@ def run(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
         return report
 
 
-def _terminate(signum: int, _frame: FrameType | None) -> None:
+def terminate(signum: int, _frame: FrameType | None) -> None:
     # Turn SIGTERM into an exception so that every cleanup (server, database) runs.
     raise KeyboardInterrupt(f"signal {signum}")
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGTERM, terminate)
     try:
         with tempfile.TemporaryDirectory(prefix="kipam-bench-") as directory:
             report = run(args, Path(directory))

@@ -59,7 +59,6 @@ import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import jwt
@@ -711,14 +710,10 @@ def _run(
     return report, problems
 
 
-def _terminate(signum: int, _frame: FrameType | None) -> None:
-    # Turn SIGTERM into an exception so that every cleanup (servers, Redis, files) runs.
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _terminate)
+    # SIGTERM becomes an exception so that every cleanup (servers, Redis, files) runs.
+    signal.signal(signal.SIGTERM, allocate.terminate)
     try:
         with tempfile.TemporaryDirectory(prefix="kipam-bench-auth-") as directory:
             report, problems = run(args, Path(directory))
