@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = 1000
     # Shared rate limit counters; without it each process counts on its own.
     redis_url: str | None = None
+    # Seconds a Redis call may take before this process counts on its own for a while.
+    redis_timeout: float = 0.5
     # How long a looked-up API token is believed without asking the database again
     # (so a revoked token works for at most this long); 0 asks every time.
     token_cache_seconds: float = 5.0

@@ -62,7 +62,9 @@ class Services:
         transactions = create_transaction_runner(
             engine, threads, settings.max_batch, settings.database_timeout
         )
-        limiter = create_rate_limiter(settings.redis_url, settings.rate_limit_per_minute)
+        limiter = create_rate_limiter(
+            settings.redis_url, settings.rate_limit_per_minute, settings.redis_timeout
+        )
         return cls(
             settings=settings,
             engine=engine,

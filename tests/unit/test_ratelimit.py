@@ -48,7 +48,7 @@ def _unique() -> str:
 
 def test_redis_counts_atomically_across_concurrent_hits() -> None:
     async def scenario() -> list[int]:
-        limiter = RedisRateLimiter(REDIS_URL, 50)
+        limiter = RedisRateLimiter(REDIS_URL, 50, timeout=5.0)  # a busy CI must not fall back
         key = _unique()
         try:
             results = await asyncio.gather(*(limiter.hit(key) for _ in range(40)))
@@ -61,7 +61,8 @@ def test_redis_counts_atomically_across_concurrent_hits() -> None:
 
 def test_two_limiters_share_one_count_through_redis() -> None:
     async def scenario() -> tuple[int, int]:
-        first, second = RedisRateLimiter(REDIS_URL, 5), RedisRateLimiter(REDIS_URL, 5)
+        first = RedisRateLimiter(REDIS_URL, 5, timeout=5.0)
+        second = RedisRateLimiter(REDIS_URL, 5, timeout=5.0)
         key = _unique()
         try:
             await first.hit(key)

@@ -149,7 +149,9 @@ class RedisRateLimiter:
         await self._client.aclose()
 
 
-def create_rate_limiter(redis_url: str | None, permitted: int) -> RateLimiter:
+def create_rate_limiter(
+    redis_url: str | None, permitted: int, redis_timeout: float = 0.5
+) -> RateLimiter:
     if redis_url:
-        return RedisRateLimiter(redis_url, permitted)
+        return RedisRateLimiter(redis_url, permitted, timeout=redis_timeout)
     return InProcessRateLimiter(permitted)

@@ -188,6 +188,14 @@ class InlineTransactionRunner:
 
     def _flush(self) -> None:
         self._scheduled = False
+        try:
+            self._flush_batch()
+        except Exception as error:  # a bug here must not leave callers waiting forever
+            log.exception("transaction flush failed")
+            self._fail(list(self._waiting), error)
+            self._waiting.clear()
+
+    def _flush_batch(self) -> None:
         self._expire()
         if not self._waiting:
             return
