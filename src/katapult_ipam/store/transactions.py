@@ -6,8 +6,10 @@ by many allocations. Two runners do this:
 
 * ``InlineTransactionRunner`` (SQLite): on the event loop's own thread. SQLite
   answers from memory in microseconds, and a second thread would spend more on
-  handing work and the GIL back and forth than the queries take. Waiting for
-  another process's write lock never blocks the loop: it is retried on a timer.
+  handing work and the GIL back and forth than the queries take. Only COMMIT,
+  which waits for the disk, runs on a thread, while the loop gathers the next
+  batch. Waiting for another process's write lock never blocks the loop: it is
+  retried on a timer.
 * ``ThreadedTransactionRunner`` (PostgreSQL): worker threads, each with its own
   connection, so network round trips never block the loop.
 
@@ -24,12 +26,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import queue
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
@@ -166,12 +170,15 @@ class InlineTransactionRunner:
         self._wait = wait
         self._waiting: deque[_Waiting] = deque()
         self._scheduled = False
+        self._committing = False
+        self._committer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-commit")
         self._connection: Connection | None = None
 
     def start(self) -> None:
         return None
 
     def stop(self) -> None:
+        self._committer.shutdown(wait=True)
         if self._connection is not None:
             self._connection.close()
             self._connection = None
@@ -196,6 +203,8 @@ class InlineTransactionRunner:
             self._waiting.clear()
 
     def _flush_batch(self) -> None:
+        if self._committing:
+            return  # the commit under way flushes again when it is done
         self._expire()
         if not self._waiting:
             return
@@ -215,18 +224,44 @@ class InlineTransactionRunner:
         except Exception as error:
             self._fail(batch, error)
             return
-        outcomes = self._run(connection, transaction, [w.job for w in batch])
+        jobs = [w.job for w in batch]
+        try:
+            outcomes = run_in_transaction(connection, jobs)
+        except Exception:
+            transaction.rollback()
+            self._finish(batch, [run_alone(connection, job) for job in jobs])
+            return
+        # COMMIT waits for the disk; it does so on another thread while the loop
+        # serves requests and gathers the next batch.
+        self._committing = True
+        commit = asyncio.get_running_loop().run_in_executor(self._committer, transaction.commit)
+        commit.add_done_callback(
+            functools.partial(self._committed, connection, transaction, batch, outcomes)
+        )
+
+    def _committed(
+        self,
+        connection: Connection,
+        transaction: Any,
+        batch: list[_Waiting],
+        outcomes: list[Outcome],
+        commit: asyncio.Future[None],
+    ) -> None:
+        self._committing = False
+        try:
+            commit.result()
+        except Exception:
+            # Nothing of the batch was committed: each job gets its own chance.
+            with contextlib.suppress(Exception):
+                transaction.rollback()
+            outcomes = [run_alone(connection, w.job) for w in batch]
+        self._finish(batch, outcomes)
+
+    def _finish(self, batch: list[_Waiting], outcomes: list[Outcome]) -> None:
         for waiting, outcome in zip(batch, outcomes, strict=True):
             _settle(waiting.future, outcome)
         if self._waiting:
             self._reschedule(0)
-
-    def _run(self, connection: Connection, transaction: Any, jobs: list[Job[Any]]) -> list[Outcome]:
-        try:
-            with transaction:
-                return run_in_transaction(connection, jobs)
-        except Exception:
-            return [run_alone(connection, job) for job in jobs]
 
     def _open(self) -> Connection:
         if self._connection is None or self._connection.invalidated:
