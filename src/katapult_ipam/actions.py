@@ -10,7 +10,11 @@ from sqlalchemy.engine import Connection
 
 from katapult_ipam.domain import allocation
 from katapult_ipam.domain.addresses import canonical_address
-from katapult_ipam.domain.errors import IPAddressNotFound, VirtualMachineNotFound
+from katapult_ipam.domain.errors import (
+    IPAddressNotFound,
+    IPAlreadyAllocated,
+    VirtualMachineNotFound,
+)
 from katapult_ipam.domain.lookups import Lookup
 from katapult_ipam.store import queries
 from katapult_ipam.store.queries import IPAddressRecord
@@ -70,9 +74,14 @@ def allocate_ip(
     interface = allocation.choose_interface(vm.interfaces, ip.network.id)
     now = datetime.now(UTC)
     if not queries.allocate_if_free(connection, ip.id, vm.id, interface.id, now):
-        # Another transaction allocated it between our read and our write.
+        # Another transaction allocated it between our read and our write: a
+        # repeat of this very allocation is a success, anything else a refusal.
         current = load_ip_address(connection, vm.organization_id, Lookup("id", ip.id))
-        allocation.decide(current.as_domain(), vm)
+        if (
+            allocation.decide(current.as_domain(), vm)
+            is not allocation.Decision.ALREADY_ALLOCATED_HERE
+        ):
+            raise IPAlreadyAllocated(ip.id)
         return current
     queries.record_event(
         connection,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import secrets
 import string
 
@@ -22,8 +21,6 @@ PREFIXES = {
     "api_token": "tok",
 }
 
-_ID_PATTERN = re.compile(r"\A[a-z]+_[A-Za-z0-9]{16}\Z")
-
 
 # Bytes below this are used (mod 62); the rest are thrown away, so every
 # character is equally likely.
@@ -40,8 +37,3 @@ def new_id(kind: str) -> str:
             if b < _UNBIASED_BELOW
         )
     return f"{PREFIXES[kind]}_{suffix[:_ID_LENGTH]}"
-
-
-def looks_like_id(value: str, kind: str) -> bool:
-    """True when ``value`` has the shape of an id of ``kind``."""
-    return bool(_ID_PATTERN.match(value)) and value.startswith(PREFIXES[kind] + "_")

@@ -601,3 +601,17 @@ def test_an_array_in_the_query_string_is_not_a_lookup(client: TestClient, world:
     response = client.post(PATH, params={"virtual_machine[]": "vm_x"})
     error = assert_error(response, 400, "invalid_argument")
     assert error["detail"]["issue"] == "object_expected"
+
+
+def test_a_lost_race_is_a_refusal_unless_the_winner_was_this_very_allocation(
+    client: TestClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from katapult_ipam.store import queries
+
+    # The conditional write finds the IP taken, though our read saw it free.
+    monkeypatch.setattr(queries, "allocate_if_free", lambda *args, **kwargs: False)
+    lost = refused(
+        client, world, 422, "ip_already_allocated",
+        {"virtual_machine": {"id": world.vm("web-1")}, "ip_address": {"address": "192.0.2.10"}},
+    )  # fmt: skip
+    assert lost["detail"] == {}

@@ -44,13 +44,11 @@ def test_every_notation_has_one_canonical_form(
 def test_ids_have_the_production_shape_and_do_not_repeat() -> None:
     import re
 
-    from katapult_ipam.ids import looks_like_id, new_id
+    from katapult_ipam.ids import new_id
 
     ids = {new_id("ip_address") for _ in range(2000)}
     assert len(ids) == 2000
-    assert all(
-        re.fullmatch(r"ip_[A-Za-z0-9]{16}", i) and looks_like_id(i, "ip_address") for i in ids
-    )
+    assert all(re.fullmatch(r"ip_[A-Za-z0-9]{16}", i) for i in ids)
     # Every character of the alphabet turns up: nothing is cut from it.
     assert len({c for i in ids for c in i[3:]}) == 62
 

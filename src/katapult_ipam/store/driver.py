@@ -56,10 +56,8 @@ def timestamp_parameter(connection: Connection, value: datetime) -> Any:
     return value
 
 
-def timestamp_result(value: Any) -> datetime | None:
-    """A stored timestamp as a timezone-aware UTC datetime."""
-    if value is None:
-        return None
+def timestamp_result(value: Any) -> datetime:
+    """A stored (NOT NULL) timestamp as a timezone-aware UTC datetime."""
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     if not isinstance(value, datetime):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, text, update
@@ -92,12 +92,12 @@ class TokenRecord:
 _tables = m.Base.metadata.tables
 
 
-# The statements every allocation runs go straight to the driver (see driver.py).
 def _storable(*values: str | None) -> bool:
     """False for text no row can hold: PostgreSQL refuses NUL characters outright."""
     return not any(value is not None and "\x00" in value for value in values)
 
 
+# The statements every allocation runs go straight to the driver (see driver.py).
 _IP_NAMES = (
     "id", "organization_id", "address", "vip", "label", "allocation_type", "allocation_id",
     "allocated_fqdn", "network_id", "network_name", "network_permalink", "network_default",
@@ -222,17 +222,15 @@ def find_virtual_machine(
     first = min(rows, key=lambda r: str(r["id"]))
     trash = None
     if first["trash_id"] is not None:
-        keep_until = timestamp_result(first["keep_until"])
-        assert keep_until is not None
         trash = TrashObject(
             id=first["trash_id"],
-            keep_until=int(keep_until.timestamp()),
+            keep_until=int(timestamp_result(first["keep_until"]).timestamp()),
             object_id=first["object_id"],
             object_type=first["object_type"],
         )
     interfaces = tuple(
         allocation.NetworkInterface(
-            r["nic_id"], r["nic_network_id"], timestamp_result(r["nic_created_at"]) or _EPOCH
+            r["nic_id"], r["nic_network_id"], timestamp_result(r["nic_created_at"])
         )
         for r in rows
         if r["id"] == first["id"] and r["nic_id"] is not None
@@ -247,7 +245,6 @@ def find_virtual_machine(
     )
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ALLOCATE_IF_FREE = DriverStatement(
     "UPDATE ip_addresses SET allocation_type = 'VirtualMachine', allocation_id = :vm_id,"
     " network_interface_id = :interface_id, allocated_at = :now"
