@@ -107,3 +107,40 @@ def test_issue_refuses_a_bad_key_file(env: dict[str, str], key_file: Path, world
     result = runner.invoke(app, args, env=env)
     assert result.exit_code == 1
     assert "not an unencrypted PEM private key" in result.output
+
+
+def test_the_public_key_can_be_listed_for_rotation(tmp_path: Path) -> None:
+    from katapult_ipam.config import Settings
+    from katapult_ipam.signed_tokens import (
+        CapabilitiesKeys,
+        InvalidSignedToken,
+        issue_capabilities_token,
+        verify_capabilities_token,
+    )
+
+    old_key = tmp_path / "old.pem"
+    result = CliRunner().invoke(
+        app, ["capabilities", "public-key"], env={"KATAPULT_IPAM_SIGNING_KEY_FILE": str(old_key)}
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("-----BEGIN PUBLIC KEY-----")
+    published = tmp_path / "old-public.pem"
+    published.write_text(result.output)
+    old = CapabilitiesKeys.from_settings(Settings(signing_key_file=str(old_key)))
+    token = issue_capabilities_token(
+        old, organization_id="org_x", scopes=["ip_addresses"],
+        ttl=timedelta(minutes=5), issuer="katapult-ipam",
+    )  # fmt: skip
+    rotated = Settings(
+        signing_key_file=str(tmp_path / "new.pem"), capabilities_public_keys=str(published)
+    )
+    claims = verify_capabilities_token(
+        CapabilitiesKeys.from_settings(rotated), token, issuer="katapult-ipam"
+    )
+    assert claims.organization_id == "org_x"
+    with pytest.raises(InvalidSignedToken):
+        verify_capabilities_token(
+            CapabilitiesKeys.from_settings(Settings(signing_key_file=str(tmp_path / "new.pem"))),
+            token,
+            issuer="katapult-ipam",
+        )

@@ -9,7 +9,6 @@ from typing import Annotated
 
 import typer
 import uvicorn
-from sqlalchemy import Engine, or_, select
 
 from katapult_ipam import signed_tokens
 from katapult_ipam.config import Settings
@@ -17,7 +16,6 @@ from katapult_ipam.inventory import InventoryError, read_inventory
 from katapult_ipam.observability import logging_config
 from katapult_ipam.services import MAINTENANCE
 from katapult_ipam.store import admin, migrate, queries
-from katapult_ipam.store import models as m
 from katapult_ipam.store.database import create_database_engine
 from katapult_ipam.store.loader import load_inventory
 
@@ -209,12 +207,13 @@ def capabilities_issue(
     settings = Settings()
     engine = create_database_engine(settings)
     try:
-        organization_id = _organization_id(engine, organization)
+        with engine.connect() as connection:
+            organization_id = admin.find_organization(connection, organization)
+    except admin.AdminError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(1) from None
     finally:
         engine.dispose()
-    if organization_id is None:
-        typer.echo(f"no organization {organization!r}", err=True)
-        raise typer.Exit(1)
     try:
         keys = signed_tokens.CapabilitiesKeys.from_settings(settings)
         token = signed_tokens.issue_capabilities_token(
@@ -230,15 +229,14 @@ def capabilities_issue(
     typer.echo(token)
 
 
-def _organization_id(engine: Engine, organization: str) -> str | None:
-    """The id of the organization with this sub-domain or id."""
-    orgs = m.Organization.__table__
-    query = select(orgs.c.id).where(
-        or_(orgs.c.sub_domain == organization, orgs.c.id == organization)
-    )
-    with engine.connect() as connection:
-        found: str | None = connection.execute(query).scalar()
-    return found
+@capabilities_app.command("public-key")
+def capabilities_public_key() -> None:
+    """Print the signing key's public half (PEM). List it in
+    KATAPULT_IPAM_CAPABILITIES_PUBLIC_KEYS before rotating to a new key file,
+    so tokens signed with this key stay valid until they expire."""
+    keys = signed_tokens.CapabilitiesKeys.from_settings(Settings())
+    public_key = keys.private_key.public_key()
+    typer.echo(signed_tokens.public_key_pem(public_key).decode().strip())
 
 
 def parse_duration(text: str) -> timedelta:

@@ -6,10 +6,12 @@ import ipaddress
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, delete, insert, or_, select, update
+from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy.engine import Connection
 
 from katapult_ipam.ids import new_id
 from katapult_ipam.store import models as m
+from katapult_ipam.store import queries
 from katapult_ipam.tokens import hash_secret, new_secret
 
 _tables = m.Base.metadata.tables
@@ -17,6 +19,14 @@ _tables = m.Base.metadata.tables
 
 class AdminError(ValueError):
     """The command cannot be carried out; nothing was changed."""
+
+
+def find_organization(connection: Connection, organization: str) -> str:
+    """The id of the organization named by sub-domain or id."""
+    found = queries.organization_ids(connection, [organization])
+    if len(found) != 1:
+        raise AdminError(f"no organization {organization!r}")
+    return next(iter(found))
 
 
 def create_token(
@@ -34,17 +44,10 @@ def create_token(
         networks = [ipaddress.ip_network(n, strict=False).compressed for n in allowed_networks]
     except ValueError as error:
         raise AdminError(f"allowed network: {error}") from None
-    orgs = _tables["organizations"]
     tokens = _tables["api_tokens"]
     secret = new_secret()
     with engine.begin() as connection:
-        org_id = connection.execute(
-            select(orgs.c.id).where(
-                or_(orgs.c.sub_domain == organization, orgs.c.id == organization)
-            )
-        ).scalar()
-        if org_id is None:
-            raise AdminError(f"no organization {organization!r}")
+        org_id = find_organization(connection, organization)
         same_name = (tokens.c.organization_id == org_id) & (tokens.c.name == name)
         if connection.execute(select(tokens.c.id).where(same_name)).first() is not None:
             if not replace:
@@ -67,14 +70,9 @@ def create_token(
 
 def revoke_token(engine: Engine, *, organization: str, name: str) -> None:
     """Mark a token revoked; it stops working within the token cache's seconds."""
-    orgs = _tables["organizations"]
     tokens = _tables["api_tokens"]
     with engine.begin() as connection:
-        org_id = connection.execute(
-            select(orgs.c.id).where(
-                or_(orgs.c.sub_domain == organization, orgs.c.id == organization)
-            )
-        ).scalar()
+        org_id = find_organization(connection, organization)
         changed = connection.execute(
             update(tokens)
             .where(tokens.c.organization_id == org_id, tokens.c.name == name)
