@@ -171,6 +171,7 @@ class InlineTransactionRunner:
         self._waiting: deque[_Waiting] = deque()
         self._scheduled = False
         self._committing = False
+        self._current: list[_Waiting] = []  # the batch taken and not yet answered
         self._committer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-commit")
         self._connection: Connection | None = None
 
@@ -199,7 +200,7 @@ class InlineTransactionRunner:
             self._flush_batch()
         except Exception as error:  # a bug here must not leave callers waiting forever
             log.exception("transaction flush failed")
-            self._fail(list(self._waiting), error)
+            self._fail([*self._current, *self._waiting], error)
             self._waiting.clear()
 
     def _flush_batch(self) -> None:
@@ -209,6 +210,7 @@ class InlineTransactionRunner:
         if not self._waiting:
             return
         batch = [self._waiting.popleft() for _ in range(min(self._max_batch, len(self._waiting)))]
+        self._current = batch
         try:
             connection = self._open()
             transaction = connection.begin()
@@ -218,6 +220,7 @@ class InlineTransactionRunner:
             if not _is_locked(error):
                 self._fail(batch, error)
             else:
+                self._current = []
                 self._waiting.extendleft(reversed(batch))
                 self._reschedule(self.RETRY_SECONDS)
             return
@@ -258,6 +261,7 @@ class InlineTransactionRunner:
         self._finish(batch, outcomes)
 
     def _finish(self, batch: list[_Waiting], outcomes: list[Outcome]) -> None:
+        self._current = []
         for waiting, outcome in zip(batch, outcomes, strict=True):
             _settle(waiting.future, outcome)
         if self._waiting:
@@ -287,6 +291,7 @@ class InlineTransactionRunner:
 
     def _fail(self, batch: list[_Waiting], error: Exception) -> None:
         log.warning("transaction batch failed", extra={"error": type(error).__name__})
+        self._current = []
         for waiting in batch:
             _settle(waiting.future, (False, error))
         if self._connection is not None:
