@@ -68,12 +68,9 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, generat
 from jwt.algorithms import RSAAlgorithm
 from sqlalchemy import select
 
+from katapult_ipam.auth.capabilities import CapabilitiesKeys, issue_capabilities_token
+from katapult_ipam.auth.oauth2 import OAUTH2_SCOPE_PREFIX
 from katapult_ipam.config import Settings
-from katapult_ipam.signed_tokens import (
-    OAUTH2_SCOPE_PREFIX,
-    CapabilitiesKeys,
-    issue_capabilities_token,
-)
 from katapult_ipam.store import models as m
 
 # bench/allocate.py holds the server, client and CPU accounting this bench reuses.

@@ -11,7 +11,8 @@ import typer
 from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
-from katapult_ipam.cli import app, parse_duration
+from katapult_ipam.cli import app
+from katapult_ipam.cli.credentials import parse_duration
 from katapult_ipam.store import models as m
 from katapult_ipam.tokens import hash_secret
 from tests.support.world import World
@@ -88,14 +89,14 @@ def test_a_bad_duration() -> None:
 
 
 def test_maintenance_on_and_off(env: dict[str, str], engine: Engine, world: World) -> None:
-    from katapult_ipam.store import queries
+    from katapult_ipam.store.queries import flags
 
     assert runner.invoke(app, ["maintenance", "on"], env=env).exit_code == 0
     with engine.connect() as c:
-        assert queries.flag_enabled(c, "maintenance")
+        assert flags.flag_enabled(c, "maintenance")
     assert runner.invoke(app, ["maintenance", "off"], env=env).exit_code == 0
     with engine.connect() as c:
-        assert not queries.flag_enabled(c, "maintenance")
+        assert not flags.flag_enabled(c, "maintenance")
     assert runner.invoke(app, ["maintenance", "maybe"], env=env).exit_code == 2
 
 

@@ -10,13 +10,10 @@ import pytest
 from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
+from katapult_ipam.auth.capabilities import CapabilitiesKeys, verify_capabilities_token
+from katapult_ipam.auth.jwt import InvalidSignedToken
 from katapult_ipam.cli import app
 from katapult_ipam.config import Settings
-from katapult_ipam.signed_tokens import (
-    CapabilitiesKeys,
-    InvalidSignedToken,
-    verify_capabilities_token,
-)
 from katapult_ipam.store import models as m
 from tests.support.world import World
 
@@ -110,13 +107,13 @@ def test_issue_refuses_a_bad_key_file(env: dict[str, str], key_file: Path, world
 
 
 def test_the_public_key_can_be_listed_for_rotation(tmp_path: Path) -> None:
-    from katapult_ipam.config import Settings
-    from katapult_ipam.signed_tokens import (
+    from katapult_ipam.auth.capabilities import (
         CapabilitiesKeys,
-        InvalidSignedToken,
         issue_capabilities_token,
         verify_capabilities_token,
     )
+    from katapult_ipam.auth.jwt import InvalidSignedToken
+    from katapult_ipam.config import Settings
 
     old_key = tmp_path / "old.pem"
     result = CliRunner().invoke(

@@ -9,15 +9,12 @@ from datetime import UTC, datetime
 from sqlalchemy.engine import Connection
 
 from katapult_ipam.domain import allocation
-from katapult_ipam.domain.addresses import canonical_address
 from katapult_ipam.domain.errors import (
-    IPAddressNotFound,
     IPAlreadyAllocated,
-    VirtualMachineNotFound,
 )
 from katapult_ipam.domain.lookups import Lookup
-from katapult_ipam.store import queries
-from katapult_ipam.store.queries import IPAddressRecord
+from katapult_ipam.store.queries import audit, ip_addresses, virtual_machines
+from katapult_ipam.store.records import AllocatedTo, IPAddressRecord
 
 
 @dataclass(frozen=True)
@@ -30,62 +27,33 @@ class Actor:
     request_id: str | None = None
 
 
-def load_virtual_machine(
-    connection: Connection, organization_ids: frozenset[str], lookup: Lookup
-) -> allocation.VirtualMachine:
-    """The VM the lookup names in these organizations, or VirtualMachineNotFound."""
-    if lookup.key == "id":
-        vm = queries.find_virtual_machine(connection, organization_ids, id=lookup.value)
-    else:
-        vm = queries.find_virtual_machine(connection, organization_ids, fqdn=lookup.value)
-    if vm is None:
-        raise VirtualMachineNotFound(lookup.value)
-    return vm
-
-
-def load_ip_address(
-    connection: Connection, organization_id: str, lookup: Lookup
-) -> IPAddressRecord:
-    """The IP address the lookup names in the organization, or IPAddressNotFound."""
-    if lookup.key == "id":
-        ip = queries.find_ip_address(connection, organization_id, id=lookup.value)
-    else:
-        address = canonical_address(lookup.value)
-        ip = (
-            None
-            if address is None
-            else queries.find_ip_address(connection, organization_id, address=address)
-        )
-    if ip is None:
-        raise IPAddressNotFound(lookup.value)
-    return ip
-
-
 def allocate_ip(
     connection: Connection, actor: Actor, vm_lookup: Lookup, ip_lookup: Lookup
 ) -> IPAddressRecord:
     """Allocate an IP to a VM through the VM's interface on the IP's network."""
-    vm = load_virtual_machine(connection, actor.organization_ids, vm_lookup)
+    vm = virtual_machines.resolve_virtual_machine(connection, actor.organization_ids, vm_lookup)
     allocation.ensure_usable(vm)
     # Only the VM's own organization's addresses can be allocated to it.
-    ip = load_ip_address(connection, vm.organization_id, ip_lookup)
+    ip = ip_addresses.resolve_ip_address(connection, vm.organization_id, ip_lookup)
     if allocation.decide(ip.as_domain(), vm) is allocation.Decision.ALREADY_ALLOCATED_HERE:
         return ip
     interface = allocation.choose_interface(vm.interfaces, ip.network.id)
     now = datetime.now(UTC)
-    if not queries.allocate_if_free(connection, ip.id, vm.id, interface.id, now):
+    if not ip_addresses.allocate_if_free(connection, ip.id, vm.id, interface.id, now):
         # Another transaction allocated it between our read and our write: a
         # repeat of this very allocation is a success, anything else a refusal.
-        current = load_ip_address(connection, vm.organization_id, Lookup("id", ip.id))
+        current = ip_addresses.resolve_ip_address(
+            connection, vm.organization_id, Lookup("id", ip.id)
+        )
         if (
             allocation.decide(current.as_domain(), vm)
             is not allocation.Decision.ALREADY_ALLOCATED_HERE
         ):
             raise IPAlreadyAllocated(ip.id)
         return current
-    queries.record_event(
+    audit.record_event(
         connection,
-        queries.AllocationAudit(
+        audit.AllocationAudit(
             action="allocate",
             organization_id=vm.organization_id,
             actor_type=actor.type,
@@ -102,5 +70,5 @@ def allocate_ip(
         ip,
         allocation_type=allocation.VIRTUAL_MACHINE,
         allocation_id=vm.id,
-        allocated_fqdn=vm.fqdn,
+        allocated_to=AllocatedTo(allocation.VIRTUAL_MACHINE, vm.id, vm.name, vm.fqdn),
     )

@@ -15,8 +15,8 @@ from katapult_ipam.api.endpoints import ENDPOINTS
 from katapult_ipam.api.framework import Router
 from katapult_ipam.api.handler import CORS_HEADERS, ApiHandler, route_not_found_response
 from katapult_ipam.config import Settings
-from katapult_ipam.services import Services
-from katapult_ipam.store import queries
+from katapult_ipam.container import Services
+from katapult_ipam.store.queries import flags
 
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
@@ -24,14 +24,22 @@ ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 def create_app(settings: Settings | None = None) -> Starlette:
     """Build the application; the database must already be migrated."""
     services = Services.create(settings or Settings())
-    api = ApiHandler(Router(ENDPOINTS), services)
+    api = ApiHandler(
+        Router(ENDPOINTS),
+        authenticator=services.authenticator,
+        proxies=services.proxies,
+        maintenance=services.maintenance,
+        settings=services.settings,
+        writes=services.transactions,
+        reads=services.reads,
+    )
 
     async def livez(_: Request) -> Response:
         return Response(b'{"status":"ok"}', media_type="application/json")
 
     async def readyz(_: Request) -> Response:
         try:
-            await services.transactions.run(queries.ping)
+            await services.transactions.run(flags.ping)
         except Exception:
             return Response(b'{"status":"unavailable"}', 503, media_type="application/json")
         return Response(b'{"status":"ok"}', media_type="application/json")

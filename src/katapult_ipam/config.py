@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     # Threads that run transactions, each with its own connection. 0: SQLite runs
     # them on the event loop (fastest), PostgreSQL on 4 threads.
     database_threads: int = 0
+    # Threads that run read-only transactions (token lookups, flags, lists), each
+    # with its own connection: reads never take the write lock or the event loop.
+    read_threads: int = 2
     # Most allocations committed together in one transaction (group commit).
     max_batch: int = 64
     log_level: str = "info"

@@ -468,8 +468,6 @@ def test_a_body_that_is_not_json_is_not_read(client: TestClient, world: World) -
     ("body", "path", "issue"),
     [
         ({"virtual_machine": {}}, ["virtual_machine"], "missing_lookup_value"),
-        ({"virtual_machine": {"id": None, "fqdn": None}}, ["virtual_machine"],
-         "missing_lookup_value"),
         ({"virtual_machine": {"other": "x"}}, ["virtual_machine"], "missing_lookup_value"),
         ({"virtual_machine": {"id": "vm_x", "fqdn": "a.b"}}, ["virtual_machine"],
          "ambiguous_lookup_values"),
@@ -496,8 +494,11 @@ def test_invalid_argument(
     assert detail["issue"] == issue
     assert detail["index"] is None
     assert detail["errors"] == []
-    assert isinstance(detail["issue_description"], str)
-    assert detail["issue_description"]
+    if issue == "object_expected":
+        assert detail["issue_description"] is None  # Apia has no sentence for it
+    else:
+        assert isinstance(detail["issue_description"], str)
+        assert detail["issue_description"]
     assert detail["argument"]["name"] == path[-1]
     assert set(detail["argument"]) == {"id", "name", "description"}
 
@@ -606,10 +607,10 @@ def test_an_array_in_the_query_string_is_not_a_lookup(client: TestClient, world:
 def test_a_lost_race_is_a_refusal_unless_the_winner_was_this_very_allocation(
     client: TestClient, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from katapult_ipam.store import queries
+    from katapult_ipam.store.queries import ip_addresses
 
     # The conditional write finds the IP taken, though our read saw it free.
-    monkeypatch.setattr(queries, "allocate_if_free", lambda *args, **kwargs: False)
+    monkeypatch.setattr(ip_addresses, "allocate_if_free", lambda *args, **kwargs: False)
     lost = refused(
         client, world, 422, "ip_already_allocated",
         {"virtual_machine": {"id": world.vm("web-1")}, "ip_address": {"address": "192.0.2.10"}},

@@ -13,8 +13,8 @@ from starlette.testclient import TestClient
 from katapult_ipam.app import create_app
 from katapult_ipam.config import Settings
 from katapult_ipam.inventory import parse_inventory
-from katapult_ipam.store import queries
 from katapult_ipam.store.loader import load_inventory
+from katapult_ipam.store.queries import flags
 from tests.api.test_allocate_ip import PATH, assert_error
 from tests.support.world import ACME_TOKEN, GLOBEX_TOKEN, World, standard_inventory
 
@@ -163,10 +163,10 @@ def test_maintenance_switched_in_the_database(
         monkeypatch.setattr(switch, "_ttl", 0.0)
         assert client.post(PATH, json={}).status_code == 400
         with engine.begin() as connection:
-            queries.set_flag(connection, "maintenance", True, _now())
+            flags.set_flag(connection, "maintenance", True, _now())
         assert_error(client.post(PATH, json=body(world)), 503, "service_unavailable")
         with engine.begin() as connection:
-            queries.set_flag(connection, "maintenance", False, _now())
+            flags.set_flag(connection, "maintenance", False, _now())
         assert client.post(PATH, json=body(world)).status_code == 200
 
 

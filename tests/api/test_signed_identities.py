@@ -15,8 +15,8 @@ from jwt.algorithms import RSAAlgorithm
 from starlette.testclient import TestClient
 
 from katapult_ipam.app import create_app
+from katapult_ipam.auth.capabilities import CapabilitiesKeys, issue_capabilities_token
 from katapult_ipam.config import Settings
-from katapult_ipam.signed_tokens import CapabilitiesKeys, issue_capabilities_token
 from tests.api.test_allocate_ip import PATH, assert_error
 from tests.support.world import ACME_TOKEN, GLOBEX_TOKEN, World
 

@@ -1,7 +1,7 @@
 """A lookup holding U+0000 names nothing: the documented 404, on every database.
 
 PostgreSQL refuses NUL in text parameters (``psycopg.DataError``), which used to
-come back as 500 ``unhandled_exception``; fixed in ``store/queries.py``, with the
+come back as 500 ``unhandled_exception``; fixed in ``store/queries/``, with the
 body cases in tests/api/test_allocate_ip.py. These are the other two places an
 argument comes from (WIRE FACTS): the path segment and the query string.
 """

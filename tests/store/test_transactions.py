@@ -1,9 +1,11 @@
-"""The transaction runners: group commit, refusals, failures kept to their own job."""
+"""The transaction runners: group commit, refusals, failures kept to their own job,
+and a COMMIT whose outcome is unknown never run twice."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -12,37 +14,89 @@ from sqlalchemy.engine import Connection
 
 from katapult_ipam.config import Settings
 from katapult_ipam.domain.errors import IPAlreadyAllocated
-from katapult_ipam.store.transactions import TransactionRunner, create_transaction_runner
+from katapult_ipam.store.errors import CommitUncertain, is_outage
+from katapult_ipam.store.transactions import (
+    TransactionRunner,
+    connect,
+    create_transaction_runner,
+    run_batch,
+)
+
+Job = Callable[[Connection], Any]
 
 
 @pytest.fixture
-def runner(engine: Engine, settings: Settings) -> Iterator[TransactionRunner]:
+def probe(engine: Engine) -> Iterator[None]:
     with engine.begin() as connection:
         connection.execute(text("DROP TABLE IF EXISTS probe"))
         connection.execute(text("CREATE TABLE probe (value INTEGER NOT NULL)"))
-    runner = create_transaction_runner(engine, 0, 64, 2.0)
-    runner.start()
-    yield runner
-    runner.stop()
+    yield
     with engine.begin() as connection:
         connection.execute(text("DROP TABLE probe"))
 
 
-def insert(value: int) -> Any:
-    def job(connection: Connection) -> int:
-        connection.execute(text("INSERT INTO probe (value) VALUES (:v)"), {"v": value})
-        return value
+@pytest.fixture
+def runner(engine: Engine, settings: Settings, probe: None) -> Iterator[TransactionRunner]:
+    runner = create_transaction_runner(engine, 0, 64, 2.0)
+    runner.start()
+    yield runner
+    runner.stop()
 
-    return job
+
+@pytest.fixture
+def connection(engine: Engine, probe: None) -> Iterator[Connection]:
+    connection = connect(engine)
+    yield connection
+    connection.close()
+
+
+class Calls:
+    """Counts how often each job ran, to prove nothing is run twice."""
+
+    def __init__(self) -> None:
+        self.count: dict[str, int] = {}
+
+    def insert(self, value: int) -> Job:
+        def job(connection: Connection) -> int:
+            self.count[f"insert {value}"] = self.count.get(f"insert {value}", 0) + 1
+            connection.execute(text("INSERT INTO probe (value) VALUES (:v)"), {"v": value})
+            return value
+
+        return job
+
+
+def insert(value: int) -> Job:
+    return Calls().insert(value)
 
 
 def refuse(connection: Connection) -> None:
     raise IPAlreadyAllocated("ip_x")
 
 
+def write_then_refuse(connection: Connection) -> None:
+    connection.execute(text("INSERT INTO probe (value) VALUES (99)"))
+    raise IPAlreadyAllocated("ip_x")
+
+
 def explode(connection: Connection) -> None:
     connection.execute(text("INSERT INTO probe (value) VALUES (-1)"))
     raise RuntimeError("bug")
+
+
+def break_transaction(connection: Connection) -> None:
+    """A job that ends the batch's transaction under it, then fails (PostgreSQL: the
+    savepoint it ran after is gone, so the batch cannot go on)."""
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    cursor.execute("ROLLBACK")
+    cursor.close()
+    raise RuntimeError("broke the transaction")
+
+
+def breaker(engine: Engine) -> Job:
+    """A job that leaves its batch unable to go on: on SQLite, any job that fails after
+    writing (there is no savepoint to return to); on PostgreSQL, one whose savepoint is
+    gone."""
+    return explode if engine.dialect.name == "sqlite" else break_transaction
 
 
 def values(engine: Engine) -> list[int]:
@@ -52,6 +106,122 @@ def values(engine: Engine) -> list[int]:
 
 async def gather(runner: TransactionRunner, jobs: list[Any]) -> list[Any]:
     return list(await asyncio.gather(*(runner.run(j) for j in jobs), return_exceptions=True))
+
+
+def commit_then_fail(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Make every COMMIT reach the database and then raise, as a lost reply would.
+
+    Returns the names of the threads the COMMITs ran on."""
+    threads: list[str] = []
+    real = engine.dialect.do_commit
+
+    def do_commit(dbapi_connection: Any) -> None:
+        real(dbapi_connection)
+        threads.append(threading.current_thread().name)
+        raise _lost_reply(engine)
+
+    monkeypatch.setattr(engine.dialect, "do_commit", do_commit)
+    return threads
+
+
+def _lost_reply(engine: Engine) -> Exception:
+    if engine.dialect.name == "sqlite":
+        import sqlite3
+
+        return sqlite3.OperationalError("disk I/O error")
+    import psycopg
+
+    return psycopg.OperationalError("server closed the connection unexpectedly")
+
+
+# -- run_batch, called directly so the batch does not depend on timing --------------------
+
+
+def test_a_refusal_after_a_write_leaves_nothing_of_it_in_the_batch(
+    connection: Connection, engine: Engine
+) -> None:
+    outcomes = run_batch(connection, [insert(1), write_then_refuse, insert(2)])
+    assert [ok for ok, _ in outcomes] == [True, False, True]
+    assert isinstance(outcomes[1][1], IPAlreadyAllocated)
+    assert values(engine) == [1, 2]
+
+
+def fail_before_writing(connection: Connection) -> None:
+    connection.execute(text("SELECT value FROM probe"))
+    raise RuntimeError("bug")
+
+
+def test_a_failing_job_is_kept_to_itself_and_the_others_run_once(
+    connection: Connection, engine: Engine
+) -> None:
+    calls = Calls()
+    # On PostgreSQL even a job that wrote is rolled back to its own savepoint.
+    failing = fail_before_writing if engine.dialect.name == "sqlite" else explode
+    outcomes = run_batch(connection, [calls.insert(1), failing, calls.insert(2)])
+    assert outcomes[0] == (True, 1)
+    assert outcomes[2] == (True, 2)
+    assert isinstance(outcomes[1][1], RuntimeError)
+    assert values(engine) == [1, 2]
+    assert calls.count == {"insert 1": 1, "insert 2": 1}
+
+
+def test_a_broken_batch_runs_each_job_alone_and_stores_each_once(
+    connection: Connection, engine: Engine
+) -> None:
+    calls = Calls()
+    outcomes = run_batch(connection, [calls.insert(1), breaker(engine), calls.insert(2)])
+    assert outcomes[0] == (True, 1)
+    assert outcomes[2] == (True, 2)
+    assert isinstance(outcomes[1][1], RuntimeError)
+    assert values(engine) == [1, 2]
+
+
+@pytest.mark.parametrize("size", [1, 3])
+def test_an_ambiguous_commit_is_never_run_again(
+    connection: Connection, engine: Engine, monkeypatch: pytest.MonkeyPatch, size: int
+) -> None:
+    calls = Calls()
+    jobs: list[Job] = [calls.insert(value) for value in range(size)]
+    threads = commit_then_fail(engine, monkeypatch)
+    outcomes = run_batch(connection, [*jobs, refuse])
+    assert len(threads) == 1  # one COMMIT, not one per job afterwards
+    assert all(isinstance(error, CommitUncertain) for _, error in outcomes[:-1])
+    assert all(is_outage(error) for _, error in outcomes[:-1])
+    assert isinstance(outcomes[-1][1], IPAlreadyAllocated)  # it was rolled back: certain
+    monkeypatch.undo()
+    assert values(engine) == list(range(size))  # stored once, by the one COMMIT
+    assert set(calls.count.values()) == {1}
+
+
+def test_a_job_that_lost_a_lock_to_another_batch_runs_again_alone(
+    connection: Connection, engine: Engine
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("row locks and lock_timeout are PostgreSQL's")
+    with engine.begin() as setup:
+        setup.execute(text("INSERT INTO probe (value) VALUES (7)"))
+    holder = engine.connect()
+    holder.begin()
+    holder.execute(text("UPDATE probe SET value = 8 WHERE value = 7"))
+    release = threading.Timer(0.3, holder.commit)
+    release.start()
+    calls = Calls()
+
+    def bump(connection: Connection) -> int:
+        calls.count["bump"] = calls.count.get("bump", 0) + 1
+        return connection.execute(text("UPDATE probe SET value = value + 1")).rowcount
+
+    try:
+        outcomes = run_batch(connection, [calls.insert(1), bump, calls.insert(2)])
+    finally:
+        release.join()
+        holder.close()
+    assert outcomes == [(True, 1), (True, 3), (True, 2)]
+    assert calls.count == {"insert 1": 1, "bump": 2, "insert 2": 1}  # bump: batch, then alone
+    assert values(engine) == [2, 3, 9]  # bump ran after the batch that inserted 1 and 2
+
+
+# -- the runners -----------------------------------------------------------------------------
 
 
 def test_jobs_together_commit_and_refusals_and_failures_stay_their_own(
@@ -67,14 +237,47 @@ def test_jobs_together_commit_and_refusals_and_failures_stay_their_own(
 def test_a_job_that_writes_and_then_refuses_is_not_committed_with_its_batch(
     runner: TransactionRunner, engine: Engine
 ) -> None:
-    def write_then_refuse(connection: Connection) -> None:
-        connection.execute(text("INSERT INTO probe (value) VALUES (99)"))
-        raise IPAlreadyAllocated("ip_x")
-
     results = asyncio.run(gather(runner, [insert(1), write_then_refuse, insert(2)]))
     assert results[0::2] == [1, 2]
-    if engine.dialect.name == "sqlite":  # where the runner can see the write
-        assert values(engine) == [1, 2]
+    assert isinstance(results[1], IPAlreadyAllocated)
+    assert values(engine) == [1, 2]
+
+
+def test_the_runner_answers_an_ambiguous_commit_as_uncertain_and_runs_nothing_twice(
+    runner: TransactionRunner, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = Calls()
+    asyncio.run(gather(runner, [lambda connection: None]))  # connections are open
+    commit_then_fail(engine, monkeypatch)
+    results = asyncio.run(gather(runner, [calls.insert(1), calls.insert(2)]))
+    assert all(isinstance(result, CommitUncertain) for result in results), results
+    monkeypatch.undo()
+    assert values(engine) == [1, 2]
+    assert calls.count == {"insert 1": 1, "insert 2": 1}
+
+
+def test_a_broken_sqlite_batch_is_rerun_one_job_per_flush_with_commits_off_the_loop(
+    runner: TransactionRunner, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if engine.dialect.name != "sqlite":
+        pytest.skip("the inline runner is SQLite's")
+    threads: list[str] = []
+    real = engine.dialect.do_commit
+
+    def do_commit(dbapi_connection: Any) -> None:
+        threads.append(threading.current_thread().name)
+        real(dbapi_connection)
+
+    monkeypatch.setattr(engine.dialect, "do_commit", do_commit)
+    jobs: list[Job] = [insert(value) for value in range(63)]
+    results = asyncio.run(gather(runner, [*jobs, breaker(engine)]))
+    assert results[:-1] == list(range(63))
+    assert isinstance(results[-1], RuntimeError)
+    assert values(engine) == list(range(63))
+    # Each COMMIT (one per job once the batch broke) ran on the commit thread,
+    # never on the event loop's: the loop never waited for a disk.
+    assert len(threads) >= 63
+    assert all(name.startswith("sqlite-commit") for name in threads)
 
 
 def test_a_broken_flush_answers_its_callers_instead_of_leaving_them_waiting(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from katapult_ipam.api.auth import TimedCache
+from katapult_ipam.auth.authenticator import TimedCache
 
 
 class Clock:

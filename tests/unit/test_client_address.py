@@ -6,7 +6,7 @@ import ipaddress
 
 import pytest
 
-from katapult_ipam.api.client_address import TrustedProxies, in_networks
+from katapult_ipam.auth.client_address import TrustedProxies, in_networks
 
 PROXIES = TrustedProxies(["10.0.0.0/8", "fd00::/8"])
 

@@ -1,4 +1,4 @@
-"""Endpoint declarations and routing."""
+"""Endpoint declarations (routing is in test_router.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from katapult_ipam.api.context import Call
 from katapult_ipam.api.endpoints import ENDPOINTS
 from katapult_ipam.api.errors import VIRTUAL_MACHINE_NOT_FOUND
 from katapult_ipam.api.framework import Endpoint, Router, domain_error_to_api
+from katapult_ipam.auth.identity import NO_SCOPE_REQUIRED, Scope, Scopes
 from katapult_ipam.domain.errors import IPAlreadyAllocated, VirtualMachineNotFound
 
 
@@ -18,42 +19,42 @@ async def _nothing(call: Call, args: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
-def endpoint(path: str, method: str = "GET", scope: str = "s") -> Endpoint:
-    return Endpoint(path, method, path, scope, "", ArgumentSet(()), _nothing)
+def endpoint(
+    path: str, method: str = "GET", scopes: Scopes = (Scope.IP_ADDRESSES,), name: str = ""
+) -> Endpoint:
+    return Endpoint(name or path, method, path, scopes, "", ArgumentSet(()), _nothing)
 
 
-def test_an_endpoint_without_a_scope_is_refused_at_declaration() -> None:
-    with pytest.raises(ValueError, match="no scope"):
-        endpoint("x", scope="")
+@pytest.mark.parametrize("scopes", [(), "ip_addresses", ("ip_addresses",), None,
+                                    (Scope.IP_ADDRESSES, Scope.IP_ADDRESSES)])  # fmt: skip
+def test_an_endpoint_without_a_proper_scope_declaration_is_refused(scopes: Any) -> None:
+    with pytest.raises(ValueError, match="scope"):
+        endpoint("x", scopes=scopes)
 
 
-def test_every_served_endpoint_declares_a_scope_and_its_errors() -> None:
+def test_an_endpoint_must_say_its_scopes_even_when_there_are_none() -> None:
+    with pytest.raises(TypeError, match="scopes"):
+        Endpoint(name="x", method="GET", path="x", description="",  # type: ignore[call-arg]
+                 arguments=ArgumentSet(()), action=_nothing)  # fmt: skip
+    assert endpoint("x", scopes=NO_SCOPE_REQUIRED).scopes is NO_SCOPE_REQUIRED
+    assert endpoint("x", scopes=(Scope.IP_ADDRESSES, Scope.IP_ADDRESSES_READ)).scopes == (
+        "ip_addresses", "ip_addresses:read",
+    )  # fmt: skip
+
+
+def test_every_served_endpoint_is_declared_soundly() -> None:
+    # Scopes are checked against the official document in tests/api/test_declarations.py.
+    Router(ENDPOINTS)  # no duplicated name, operation or route
     for served in ENDPOINTS:
-        assert served.scope
-        assert served.errors
-
-
-def test_slots_take_any_segment_and_literals_win() -> None:
-    slot = endpoint("things/:thing/do")
-    literal = endpoint("things/special/do")
-    router = Router([slot, literal])
-    match = router.match("GET", "things/abc/do")
-    assert match is not None
-    assert (match.endpoint, match.path_values) == (slot, {"thing": "abc"})
-    special = router.match("get", "/things/special/do/")
-    assert special is not None
-    assert special.endpoint is literal
-
-
-@pytest.mark.parametrize(("method", "path"), [("POST", "things/a/do"), ("GET", "things/a"),
-                                              ("GET", "things/a/do/more")])  # fmt: skip
-def test_no_match(method: str, path: str) -> None:
-    assert Router([endpoint("things/:thing/do")]).match(method, path) is None
+        # A slot must fill an argument of the same name, or its segment is silently ignored.
+        slots = {s[1:] for s in served.path.split("/") if s.startswith(":")}
+        names = {argument.name for argument in served.arguments.arguments}
+        assert slots <= names, (served.name, slots - names)
 
 
 def test_domain_errors_map_to_declared_api_errors() -> None:
     declared = Endpoint(
-        "x", "GET", "x", "s", "", ArgumentSet(()), _nothing,
+        "x", "GET", "x", (Scope.IP_ADDRESSES,), "", ArgumentSet(()), _nothing,
         errors={VirtualMachineNotFound: VIRTUAL_MACHINE_NOT_FOUND},
     )  # fmt: skip
     error = domain_error_to_api(declared, VirtualMachineNotFound("vm_1"))

@@ -21,27 +21,29 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 
-from katapult_ipam.config import Settings
-from katapult_ipam.signed_tokens import (
+from katapult_ipam.auth.capabilities import (
     CAPABILITIES_TOKEN_TYPE,
-    JWKSURL,
     CapabilitiesKeys,
-    InvalidSignedToken,
-    JWKSFile,
-    KeysUnavailable,
-    OAuth2Verifier,
-    SignedTokenConfigError,
     issue_capabilities_token,
-    key_id,
-    load_or_create_signing_key,
-    looks_like_jwt,
-    parse_jwks,
-    private_key_pem,
-    public_key_pem,
-    token_kind,
-    unverified_issuer,
     verify_capabilities_token,
 )
+from katapult_ipam.auth.jwks import JWKSURL, JWKSFile, parse_jwks
+from katapult_ipam.auth.jwt import (
+    InvalidSignedToken,
+    KeysUnavailable,
+    SignedTokenConfigError,
+    looks_like_jwt,
+    token_kind,
+    unverified_issuer,
+)
+from katapult_ipam.auth.keys import (
+    key_id,
+    load_or_create_signing_key,
+    private_key_pem,
+    public_key_pem,
+)
+from katapult_ipam.auth.oauth2 import OAuth2Verifier
+from katapult_ipam.config import Settings
 from katapult_ipam.tokens import new_secret
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

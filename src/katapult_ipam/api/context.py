@@ -1,28 +1,71 @@
-"""What an endpoint's action knows about the request it serves."""
+"""What an endpoint's action gets besides its arguments: the Call.
+
+Not the process's container: an action learns who is calling, and may write,
+read and render, nothing else. The handler builds one Call per request.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol, TypeVar
 
-if TYPE_CHECKING:
-    from katapult_ipam.services import Services
+from sqlalchemy.engine import Connection
+
+from katapult_ipam.actions import Actor
+from katapult_ipam.auth.identity import Identity
+
+T = TypeVar("T")
+Job = Callable[[Connection], T]
+
+
+class JobRunner(Protocol):
+    """Runs ``job(connection)`` in a transaction and returns its value."""
+
+    async def run(self, job: Job[T]) -> T: ...
 
 
 @dataclass(frozen=True)
-class Identity:
-    """Who is calling: the organizations they act for and what they may do."""
+class RenderContext:
+    """What rendering needs besides the records: this deployment's settings."""
 
-    organization_ids: frozenset[str]
-    scopes: frozenset[str]
-    kind: str  # "APIToken", ...
-    id: str
+    rdns_zone: str  # the default reverse-DNS zone
 
 
-@dataclass(frozen=True)
 class Call:
-    """What an action gets besides its arguments."""
+    """One request as its action sees it."""
 
-    identity: Identity
-    request_id: str
-    services: Services
+    __slots__ = ("_reads", "_writes", "identity", "render", "request_id")
+
+    def __init__(
+        self,
+        identity: Identity,
+        request_id: str,
+        *,
+        render: RenderContext,
+        writes: JobRunner,
+        reads: JobRunner,
+    ) -> None:
+        self.identity = identity
+        self.request_id = request_id
+        self.render = render
+        self._writes = writes
+        self._reads = reads
+
+    @property
+    def actor(self) -> Actor:
+        """The caller as actions and the audit log know it."""
+        return Actor(
+            type=self.identity.kind,
+            id=self.identity.id,
+            organization_ids=self.identity.organization_ids,
+            request_id=self.request_id,
+        )
+
+    async def write(self, job: Job[T]) -> T:
+        """Run ``job`` in a committed transaction (group commit, store/transactions.py)."""
+        return await self._writes.run(job)
+
+    async def read(self, job: Job[T]) -> T:
+        """Run ``job`` in a read-only transaction beside the writer (store/reads.py)."""
+        return await self._reads.run(job)

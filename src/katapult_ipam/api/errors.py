@@ -2,15 +2,20 @@
 
 An ``ErrorDefinition`` is a code, an HTTP status and a description. Calling one
 makes an ``ApiError`` carrying a detail, which may be raised from anywhere and is
-rendered in exactly one place (``render_error``) as the production envelope.
+rendered in exactly one place (``api.handler``) as the production envelope.
+A domain refusal carries what its error's ``detail`` needs (``error_detail``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from functools import singledispatch
 from typing import Any
 
 import orjson
+
+from katapult_ipam.domain.errors import DomainError, ObjectInTrash
 
 
 @dataclass(frozen=True)
@@ -131,6 +136,41 @@ IP_ADDRESS_NOT_FOUND = ErrorDefinition(
     404,
     "No IP addresses were found matching any of the criteria provided in the arguments",
 )
+ORGANIZATION_NOT_FOUND = ErrorDefinition(
+    "organization_not_found",
+    404,
+    "No organization was found matching any of the criteria provided in the arguments",
+)
+ORGANIZATION_SUSPENDED = ErrorDefinition(
+    "organization_suspended",
+    403,
+    "An organization was found from the arguments provided but it was suspended",
+)
+ORGANIZATION_NOT_ACTIVATED = ErrorDefinition(
+    "organization_not_activated",
+    403,
+    "An organization was found from the arguments provided but it wasn't activated yet",
+)
+DATA_CENTER_NOT_FOUND = ErrorDefinition(
+    "data_center_not_found",
+    404,
+    "No data center was found matching any of the criteria provided in the arguments",
+)
+NETWORK_NOT_FOUND = ErrorDefinition(
+    "network_not_found",
+    404,
+    "No network was found matching any of the criteria provided in the arguments",
+)
+VIRTUAL_MACHINE_NETWORK_INTERFACE_NOT_FOUND = ErrorDefinition(
+    "virtual_machine_network_interface_not_found",
+    404,
+    "No network interface was found matching any of the criteria provided in the arguments",
+)
+TRASH_OBJECT_NOT_FOUND = ErrorDefinition(
+    "trash_object_not_found",
+    404,
+    "No trash object was found matching any of the criteria provided in the arguments",
+)
 OBJECT_IN_TRASH = ErrorDefinition(
     "object_in_trash",
     406,
@@ -146,3 +186,26 @@ NO_INTERFACE_AVAILABLE = ErrorDefinition(
     "This virtual machine does not have a network interface that is compatible "
     "with the provided IP address",
 )
+
+# Object validation (the model refused the change), e.g. ["Label can't be blank"].
+VALIDATION_ERROR = ErrorDefinition(
+    "validation_error",
+    422,
+    "A validation error occurred with the object that was being created/updated/deleted",
+)
+
+
+def validation_error(*messages: str) -> ApiError:
+    """422 ``validation_error`` with ``detail`` ``{"errors": [...messages]}``."""
+    return VALIDATION_ERROR({"errors": list(messages)})
+
+
+@singledispatch
+def error_detail(error: DomainError) -> dict[str, Any]:
+    """The ``detail`` of the API error a domain refusal becomes."""
+    return {}
+
+
+@error_detail.register
+def _(error: ObjectInTrash) -> dict[str, Any]:
+    return {"trash_object": dataclasses.asdict(error.trash_object)}

@@ -1,7 +1,9 @@
 """Endpoints as declarations, and the router that finds them.
 
-An endpoint states its method, path, scope, arguments and the domain errors it
+An endpoint states its method, path, scopes, arguments and the domain errors it
 may answer; its action only does the work. Nothing here knows any resource.
+Declaration mistakes (no scope, a duplicated slot, route, name or operation)
+raise ValueError when the endpoint or the router is built, not in production.
 """
 
 from __future__ import annotations
@@ -10,10 +12,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from katapult_ipam.api.arguments import ArgumentSet
+from katapult_ipam.api.arguments import ArgumentSet, LookupArgumentSet
 from katapult_ipam.api.context import Call
-from katapult_ipam.api.errors import ApiError, ErrorDefinition
-from katapult_ipam.api.objects import error_detail
+from katapult_ipam.api.errors import ApiError, ErrorDefinition, error_detail
+from katapult_ipam.auth.identity import NO_SCOPE_REQUIRED, Scope, Scopes
 from katapult_ipam.domain.errors import DomainError
 
 Action = Callable[[Call, dict[str, Any]], Awaitable[dict[str, Any]]]
@@ -24,7 +26,7 @@ class Endpoint:
     name: str
     method: str
     path: str  # relative to /core/v1/, with ``:name`` slots
-    scope: str
+    scopes: Scopes  # any one of them is enough, or NO_SCOPE_REQUIRED
     description: str
     arguments: ArgumentSet
     action: Action
@@ -32,9 +34,8 @@ class Endpoint:
     openapi_operation: str = ""
 
     def __post_init__(self) -> None:
-        # An endpoint without a scope is a security bug: refuse it at import.
-        if not self.scope:
-            raise ValueError(f"endpoint {self.name} declares no scope")
+        _check_scopes(self.name, self.scopes)
+        _check_slots(self.path)
 
     @property
     def operation_id(self) -> str:
@@ -42,10 +43,42 @@ class Endpoint:
         return self.openapi_operation or f"{self.method.lower()}:{self.name}"
 
     def api_error_for(self, error: DomainError) -> ErrorDefinition | None:
+        """The declared API error for a refusal: the endpoint's own, then its lookups'."""
+        declared = self.declared_errors()
         for kind in type(error).__mro__:
-            if kind in self.errors:
-                return self.errors[kind]
+            if kind in declared:
+                return declared[kind]
         return None
+
+    def declared_errors(self) -> dict[type[DomainError], ErrorDefinition]:
+        """Every refusal this endpoint may answer: its arguments' lookups' and its own."""
+        declared: dict[type[DomainError], ErrorDefinition] = {}
+        for argument in self.arguments.arguments:
+            if isinstance(argument.type, LookupArgumentSet):
+                declared.update(argument.type.errors)
+        declared.update(self.errors)
+        return declared
+
+
+def _check_scopes(name: str, scopes: Scopes) -> None:
+    """Refuse a forgotten scope: "no scope" must be said with NO_SCOPE_REQUIRED."""
+    if scopes is NO_SCOPE_REQUIRED:
+        return
+    if not isinstance(scopes, tuple) or not scopes:
+        raise ValueError(
+            f"endpoint {name} declares no scope: give Scope members or NO_SCOPE_REQUIRED"
+        )
+    if not all(isinstance(scope, Scope) for scope in scopes) or len(set(scopes)) != len(scopes):
+        raise ValueError(f"endpoint {name} scopes must be distinct Scope members: {scopes!r}")
+
+
+def _check_slots(path: str) -> None:
+    """Refuse a slot name used twice: its second value would overwrite the first."""
+    slots = [s[1:] for s in _segments(path) if s.startswith(":")]
+    duplicated = sorted({s for s in slots if slots.count(s) > 1})
+    if duplicated:
+        # Starlette's message (starlette/routing.py, compile_path).
+        raise ValueError(f"Duplicated param name {', '.join(duplicated)} at path {path}")
 
 
 def _segments(path: str) -> list[str]:
@@ -62,6 +95,7 @@ class Router:
     """Finds an endpoint by method and path; literal segments win over slots."""
 
     def __init__(self, endpoints: list[Endpoint]) -> None:
+        _refuse_duplicates(endpoints)
         self._routes: dict[str, list[tuple[list[str], Endpoint]]] = {}
         for endpoint in endpoints:
             routes = self._routes.setdefault(endpoint.method.upper(), [])
@@ -81,6 +115,32 @@ class Router:
             if values is not None:
                 return RouteMatch(endpoint, values)
         return None
+
+
+def _refuse_duplicates(endpoints: list[Endpoint]) -> None:
+    """Two endpoints with one name, operation or route: a copy-paste that would shadow one."""
+    keys: dict[str, Callable[[Endpoint], object]] = {
+        "name": lambda e: e.name,
+        "operation id": lambda e: e.operation_id,
+        "route": _route_shape,
+    }
+    for what, key in keys.items():
+        seen: dict[object, Endpoint] = {}
+        for endpoint in endpoints:
+            value = key(endpoint)
+            if value in seen:
+                first = seen[value]
+                raise ValueError(
+                    f"Duplicated {what}: {first.name} ({first.method} {first.path})"
+                    f" and {endpoint.name} ({endpoint.method} {endpoint.path})"
+                )
+            seen[value] = endpoint
+
+
+def _route_shape(endpoint: Endpoint) -> tuple[str, ...]:
+    """The method and path with slot names erased: ``a/:x`` and ``a/:y`` are one route."""
+    parts = [":" if s.startswith(":") else s for s in _segments(endpoint.path)]
+    return (endpoint.method.upper(), *parts)
 
 
 def _match(pattern: list[str], parts: list[str]) -> dict[str, str] | None:

@@ -2,8 +2,10 @@
 
 route -> maintenance -> authenticate (rate limit included) -> scope -> arguments
 -> action (one transaction) -> render. Every failure on the way is an ApiError
-rendered by ``_error_response``; anything else becomes 503 (the database is
-away) or 500 (a bug, logged with its trace), never a stack trace in a body.
+rendered by ``_error_response``; anything else becomes 503 when the database
+says it is away or busy (``store.errors.is_outage``, by driver error code) or
+500 (a bug, logged with its trace under the request id), never a stack trace in
+a body.
 """
 
 from __future__ import annotations
@@ -15,20 +17,22 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
-from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.requests import Request
 from starlette.responses import Response
 
-from katapult_ipam.api.arguments import deep_merge, parse_query_string
-from katapult_ipam.api.auth import Credentials, require_scope
-from katapult_ipam.api.context import Call, Identity
+from katapult_ipam.api.arguments import (
+    arguments_parameter,
+    deep_merge,
+    is_json_content_type,
+    parse_json_arguments,
+    parse_query_string,
+)
+from katapult_ipam.api.context import Call, JobRunner, RenderContext
 from katapult_ipam.api.errors import (
     HEADERS_TOO_LARGE,
-    INVALID_JSON_BODY,
     PAYLOAD_TOO_LARGE,
     REQUEST_TIMEOUT,
     ROUTE_NOT_FOUND,
@@ -37,11 +41,14 @@ from katapult_ipam.api.errors import (
     ApiError,
 )
 from katapult_ipam.api.framework import Router, domain_error_to_api
+from katapult_ipam.auth.authenticator import Authenticator, Credentials, require_scope
+from katapult_ipam.auth.client_address import TrustedProxies
+from katapult_ipam.auth.identity import Identity
 from katapult_ipam.config import Settings
 from katapult_ipam.domain.errors import DomainError
+from katapult_ipam.limits import REQUEST_ID_MAX_LENGTH
 from katapult_ipam.observability import request_id_var
-from katapult_ipam.services import Services
-from katapult_ipam.store.transactions import StoreUnavailable
+from katapult_ipam.store.errors import describe, is_outage
 
 API_PREFIX = "/core/v1/"
 JSON = "application/json"
@@ -51,8 +58,6 @@ CORS_HEADERS = {
     "access-control-allow-headers": "Authorization, Content-Type",
 }
 RETRY_AFTER_SECONDS = "5"
-# The database is away or busy beyond its bounded wait: try again later.
-UNAVAILABLE_ERRORS = (OperationalError, InterfaceError, PoolTimeoutError, StoreUnavailable)
 
 log = logging.getLogger("katapult_ipam.api")
 
@@ -68,17 +73,39 @@ class _Exchange:
     identity: Identity | None = None
 
 
+class MaintenanceMode(Protocol):
+    """Whether to refuse every request with 503 for now (a flag operators switch)."""
+
+    async def is_on(self) -> bool: ...
+
+
 class ApiHandler:
     """The Starlette endpoint for everything under /core/v1/."""
 
-    def __init__(self, router: Router, services: Services) -> None:
+    def __init__(
+        self,
+        router: Router,
+        *,
+        authenticator: Authenticator,
+        proxies: TrustedProxies,
+        maintenance: MaintenanceMode,
+        settings: Settings,
+        writes: JobRunner,
+        reads: JobRunner,
+    ) -> None:
         self._router = router
-        self._services = services
+        self._authenticator = authenticator
+        self._proxies = proxies
+        self._maintenance = maintenance
+        self._settings = settings
+        self._writes = writes
+        self._reads = reads
+        self._render = RenderContext(rdns_zone=settings.rdns_zone)
 
     async def handle(self, request: Request) -> Response:
         exchange = _Exchange(
             request_id=_request_id(request),
-            client_address=self._services.proxies.client_address(
+            client_address=self._proxies.client_address(
                 request.client.host if request.client else None,
                 request.headers.get("x-forwarded-for"),
             ),
@@ -98,17 +125,19 @@ class ApiHandler:
             return await self._handle(request, exchange)
         except ApiError as error:
             return _error_response(error, exchange.headers)
-        except UNAVAILABLE_ERRORS as error:
-            log.warning("database unavailable", extra={"error": type(error).__name__})
-            return _error_response(
-                SERVICE_UNAVAILABLE(headers={"retry-after": RETRY_AFTER_SECONDS}), exchange.headers
+        except Exception as error:
+            if is_outage(error):
+                # The database is away or busy beyond its bounded wait: try again later.
+                log.warning("database unavailable", extra={"error": describe(error)})
+                unavailable = SERVICE_UNAVAILABLE(headers={"retry-after": RETRY_AFTER_SECONDS})
+                return _error_response(unavailable, exchange.headers)
+            log.exception(
+                "unhandled exception",
+                extra={"error": describe(error), "request_id": exchange.request_id},
             )
-        except Exception:
-            log.exception("unhandled exception")
             return _error_response(UNHANDLED_EXCEPTION(), exchange.headers)
 
     async def _handle(self, request: Request, exchange: _Exchange) -> Response:
-        services = self._services
         method = request.method.upper()
         path = _api_path(request)
         route_method = method
@@ -116,30 +145,41 @@ class ApiHandler:
             route_method = request.headers.get("access-control-request-method", "").upper()
         match = self._router.match(route_method, path)
         if match is None or method == "OPTIONS":
-            await services.authenticator.count_anonymous(exchange.client_address, exchange.headers)
+            await self._authenticator.count_anonymous(exchange.client_address, exchange.headers)
             if match is None:
                 raise ROUTE_NOT_FOUND(description=f"No route matches '{path}' for {method}")
             return Response(b'""', 200, headers=exchange.headers, media_type=JSON)
-        _check_sizes(request, services.settings)
-        if await services.maintenance.is_on():
+        _check_sizes(request, self._settings)
+        if await self._maintenance.is_on():
             raise SERVICE_UNAVAILABLE(headers={"retry-after": RETRY_AFTER_SECONDS})
 
         endpoint = match.endpoint
         credentials = Credentials(request.headers.get("authorization"), exchange.client_address)
-        identity = await services.authenticator.authenticate(credentials, exchange.headers)
+        identity = await self._authenticator.authenticate(credentials, exchange.headers)
         exchange.identity = identity
-        require_scope(identity, endpoint.scope)
-        query = request.scope["query_string"].decode("latin-1")
-        raw = deep_merge(parse_query_string(query), await _json_body(request, services.settings))
+        require_scope(identity, endpoint.scopes)
+        query = parse_query_string(request.scope["query_string"])
+        body = await _json_body(request, self._settings)
+        # Apia reads a `_arguments` parameter holding JSON only when the body is not JSON.
+        raw = deep_merge(query, arguments_parameter(query) if body is None else body)
         args = endpoint.arguments.parse(raw, match.path_values)
         try:
-            result = await endpoint.action(Call(identity, exchange.request_id, services), args)
+            result = await endpoint.action(self._call(identity, exchange.request_id), args)
         except DomainError as refusal:
             error = domain_error_to_api(endpoint, refusal)
             if error is None:
                 raise
             raise error from refusal
         return _success_response(result, exchange.headers)
+
+    def _call(self, identity: Identity, request_id: str) -> Call:
+        return Call(
+            identity,
+            request_id,
+            render=self._render,
+            writes=self._writes,
+            reads=self._reads,
+        )
 
 
 def _api_path(request: Request) -> str:
@@ -149,7 +189,7 @@ def _api_path(request: Request) -> str:
 
 def _request_id(request: Request) -> str:
     given = request.headers.get("x-request-id", "")
-    if 0 < len(given) <= 128 and given.isascii() and given.isprintable():
+    if 0 < len(given) <= REQUEST_ID_MAX_LENGTH and given.isascii() and given.isprintable():
         return given
     return _REQUEST_IDS.next()
 
@@ -197,18 +237,11 @@ async def _read_body(request: Request, settings: Settings) -> bytes:
     return b"".join(chunks)
 
 
-async def _json_body(request: Request, settings: Settings) -> dict[str, Any]:
-    if not request.headers.get("content-type", "").startswith(JSON):
-        return {}
-    body = await _read_body(request, settings)
-    if not body.strip():
-        return {}
-    try:
-        parsed = orjson.loads(body)
-    except orjson.JSONDecodeError as error:
-        raise INVALID_JSON_BODY({"details": str(error)}) from error
-    # Apia reads only an object as arguments; an array or scalar adds nothing.
-    return parsed if isinstance(parsed, dict) else {}
+async def _json_body(request: Request, settings: Settings) -> dict[str, Any] | None:
+    """The JSON body's arguments, or None when the Content-Type is not JSON."""
+    if not is_json_content_type(request.headers.get("content-type", "")):
+        return None
+    return parse_json_arguments(await _read_body(request, settings))
 
 
 def _success_response(result: dict[str, Any], headers: dict[str, str]) -> Response:

@@ -3,7 +3,15 @@
 DomainError
  ├── NotFound                       (subclass per kind of object)
  │    ├── VirtualMachineNotFound
- │    └── IPAddressNotFound
+ │    ├── IPAddressNotFound
+ │    ├── OrganizationNotFound
+ │    ├── DataCenterNotFound
+ │    ├── NetworkNotFound
+ │    ├── NetworkInterfaceNotFound
+ │    └── TrashObjectNotFound
+ ├── OrganizationUnusable
+ │    ├── OrganizationSuspended
+ │    └── OrganizationNotActivated
  ├── ObjectInTrash                  carries the TrashObject
  ├── IPAlreadyAllocated
  └── NoInterfaceAvailable
@@ -27,6 +35,38 @@ class VirtualMachineNotFound(NotFound):
 
 
 class IPAddressNotFound(NotFound):
+    pass
+
+
+class OrganizationNotFound(NotFound):
+    pass
+
+
+class DataCenterNotFound(NotFound):
+    pass
+
+
+class NetworkNotFound(NotFound):
+    pass
+
+
+class NetworkInterfaceNotFound(NotFound):
+    pass
+
+
+class TrashObjectNotFound(NotFound):
+    pass
+
+
+class OrganizationUnusable(DomainError):
+    """The organization exists (and is the caller's) but cannot be acted for."""
+
+
+class OrganizationSuspended(OrganizationUnusable):
+    pass
+
+
+class OrganizationNotActivated(OrganizationUnusable):
     pass
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 
 from katapult_ipam.ids import new_id
 from katapult_ipam.store import models as m
-from katapult_ipam.store import queries
+from katapult_ipam.store.queries import organizations
 from katapult_ipam.tokens import hash_secret, new_secret
 
 _tables = m.Base.metadata.tables
@@ -23,7 +23,7 @@ class AdminError(ValueError):
 
 def find_organization(connection: Connection, organization: str) -> str:
     """The id of the organization named by sub-domain or id."""
-    found = queries.organization_ids(connection, [organization])
+    found = organizations.organization_ids(connection, [organization])
     if len(found) != 1:
         raise AdminError(f"no organization {organization!r}")
     return next(iter(found))

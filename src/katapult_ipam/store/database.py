@@ -29,6 +29,8 @@ def _sqlite_engine(settings: Settings, pool_size: int | None) -> Engine:
         url,
         poolclass=QueuePool,
         pool_size=pool_size or 5,
+        # Values (token hashes among them) stay out of exception messages and logs.
+        hide_parameters=True,
         max_overflow=10,
         connect_args={"timeout": settings.database_timeout, "check_same_thread": False},
     )
@@ -43,6 +45,7 @@ def _sqlite_engine(settings: Settings, pool_size: int | None) -> Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         # FULL: the WAL is synced at every commit, so a 200 survives power loss.
         cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA temp_store=MEMORY")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
         cursor.close()
@@ -60,6 +63,7 @@ def _postgresql_engine(settings: Settings, pool_size: int | None) -> Engine:
     return create_engine(
         settings.database_url,
         pool_size=pool_size or 5,
+        hide_parameters=True,
         max_overflow=10,
         pool_timeout=settings.database_timeout,
         pool_pre_ping=True,

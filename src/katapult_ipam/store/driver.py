@@ -11,7 +11,7 @@ written either way read the same.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,12 +34,11 @@ class DriverStatement:
         cursor.execute(self._named if sqlite else self._pyformat, parameters)
         return cursor
 
-    def rows(
-        self, connection: Connection, parameters: Mapping[str, Any], names: Sequence[str]
-    ) -> list[dict[str, Any]]:
-        """Run it and return every row as a dict of ``names``."""
+    def rows(self, connection: Connection, parameters: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Run it and return every row as a dict keyed by the column names (give each an AS)."""
         cursor = self.execute(connection, parameters)
         try:
+            names = [column[0] for column in cursor.description]
             return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
         finally:
             cursor.close()

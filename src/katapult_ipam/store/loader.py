@@ -158,6 +158,7 @@ class _Loader:
                             "gateway": s.gateway,
                             "version": net.version,
                             "billable": s.billable,
+                            "rdns_zone": s.rdns_zone,
                         },
                     )
                 )
@@ -176,7 +177,12 @@ class _Loader:
                     label,
                     org.id,
                     (org.sub_domain,),
-                    {"name": org.name, "sub_domain": org.sub_domain},
+                    {
+                        "name": org.name,
+                        "sub_domain": org.sub_domain,
+                        "suspended": org.suspended,
+                        "activated": org.activated,
+                    },
                 )
             ],
         )

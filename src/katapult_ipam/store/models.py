@@ -11,6 +11,7 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
@@ -18,8 +19,26 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from katapult_ipam.limits import (
+    ACTOR_ID_MAX_LENGTH,
+    ADDRESS_MAX_LENGTH,
+    FQDN_MAX_LENGTH,
+    HOSTNAME_MAX_LENGTH,
+    ID_MAX_LENGTH,
+    LABEL_MAX_LENGTH,
+    MAC_ADDRESS_MAX_LENGTH,
+    NAME_MAX_LENGTH,
+    PERMALINK_MAX_LENGTH,
+    REQUEST_ID_MAX_LENGTH,
+    SUB_DOMAIN_MAX_LENGTH,
+    TIME_ZONE_MAX_LENGTH,
+    ZONE_MAX_LENGTH,
+)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_N_label)s",
@@ -29,7 +48,9 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-ID = String(32)
+ID = String(ID_MAX_LENGTH)
+NAME = String(NAME_MAX_LENGTH)
+ADDRESS = String(ADDRESS_MAX_LENGTH)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -61,10 +82,10 @@ class Country(Base):
     __tablename__ = "countries"
 
     id: Mapped[str] = mapped_column(ID, primary_key=True)
-    name: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(NAME)
     iso_code2: Mapped[str] = mapped_column(String(2), unique=True)
     iso_code3: Mapped[str] = mapped_column(String(3))
-    time_zone: Mapped[str | None] = mapped_column(String(64))
+    time_zone: Mapped[str | None] = mapped_column(String(TIME_ZONE_MAX_LENGTH))
     eu: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
@@ -72,8 +93,8 @@ class DataCenter(Base):
     __tablename__ = "data_centers"
 
     id: Mapped[str] = mapped_column(ID, primary_key=True)
-    name: Mapped[str] = mapped_column(String(255))
-    permalink: Mapped[str] = mapped_column(String(255), unique=True)
+    name: Mapped[str] = mapped_column(NAME)
+    permalink: Mapped[str] = mapped_column(String(PERMALINK_MAX_LENGTH), unique=True)
     country_id: Mapped[str] = mapped_column(ID, ForeignKey("countries.id"))
 
 
@@ -81,23 +102,29 @@ class Network(Base):
     __tablename__ = "networks"
 
     id: Mapped[str] = mapped_column(ID, primary_key=True)
-    name: Mapped[str] = mapped_column(String(255))
-    permalink: Mapped[str] = mapped_column(String(255), unique=True)
+    name: Mapped[str] = mapped_column(NAME)
+    permalink: Mapped[str] = mapped_column(String(PERMALINK_MAX_LENGTH), unique=True)
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
     data_center_id: Mapped[str] = mapped_column(ID, ForeignKey("data_centers.id"), index=True)
 
 
 class Subnet(Base):
     __tablename__ = "subnets"
-    __table_args__ = (CheckConstraint("version IN (4, 6)", name="version"),)
+    __table_args__ = (
+        CheckConstraint("version IN (4, 6)", name="version"),
+        # The target of ip_addresses' (subnet_id, network_id) foreign key.
+        UniqueConstraint("id", "network_id"),
+    )
 
     id: Mapped[str] = mapped_column(ID, primary_key=True)
     network_id: Mapped[str] = mapped_column(ID, ForeignKey("networks.id"), index=True)
-    cidr: Mapped[str] = mapped_column(String(64), unique=True)
-    address: Mapped[str] = mapped_column(String(64))
+    cidr: Mapped[str] = mapped_column(ADDRESS, unique=True)
+    address: Mapped[str] = mapped_column(ADDRESS)
     mask: Mapped[int] = mapped_column(Integer)
-    gateway: Mapped[str | None] = mapped_column(String(64))
+    gateway: Mapped[str | None] = mapped_column(ADDRESS)
     version: Mapped[int] = mapped_column(Integer)
+    # The zone of its free addresses' default reverse DNS names; None: the setting.
+    rdns_zone: Mapped[str | None] = mapped_column(String(ZONE_MAX_LENGTH))
     billable: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
@@ -105,8 +132,11 @@ class Organization(Base):
     __tablename__ = "organizations"
 
     id: Mapped[str] = mapped_column(ID, primary_key=True)
-    name: Mapped[str] = mapped_column(String(255))
-    sub_domain: Mapped[str] = mapped_column(String(255), unique=True)
+    name: Mapped[str] = mapped_column(NAME)
+    sub_domain: Mapped[str] = mapped_column(String(SUB_DOMAIN_MAX_LENGTH), unique=True)
+    # An organization that is suspended or not yet activated cannot be acted for.
+    suspended: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    activated: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class TrashObject(Base):
@@ -125,13 +155,17 @@ class VirtualMachine(Base):
     __table_args__ = (
         UniqueConstraint("organization_id", "fqdn"),
         UniqueConstraint("organization_id", "name"),
+        # The target of ip_addresses' (allocation_id, organization_id) foreign key.
+        UniqueConstraint("id", "organization_id"),
+        # Lookups by FQDN lower-case the argument; every writer must store it so.
+        CheckConstraint("fqdn = lower(fqdn)", name="fqdn_lower_case"),
     )
 
     id: Mapped[str] = mapped_column(ID, primary_key=True)
     organization_id: Mapped[str] = mapped_column(ID, ForeignKey("organizations.id"))
-    name: Mapped[str] = mapped_column(String(255))
-    hostname: Mapped[str] = mapped_column(String(255))
-    fqdn: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(NAME)
+    hostname: Mapped[str] = mapped_column(String(HOSTNAME_MAX_LENGTH))
+    fqdn: Mapped[str] = mapped_column(String(FQDN_MAX_LENGTH))
     trash_object_id: Mapped[str | None] = mapped_column(
         ID, ForeignKey("trash_objects.id", ondelete="SET NULL")
     )
@@ -140,20 +174,32 @@ class VirtualMachine(Base):
 
 class NetworkInterface(Base):
     __tablename__ = "network_interfaces"
+    __table_args__ = (
+        # The targets of ip_addresses' foreign keys through an interface.
+        UniqueConstraint("virtual_machine_id", "id"),
+        UniqueConstraint("id", "network_id"),
+    )
 
     id: Mapped[str] = mapped_column(ID, primary_key=True)
     virtual_machine_id: Mapped[str] = mapped_column(
         ID, ForeignKey("virtual_machines.id", ondelete="CASCADE"), index=True
     )
     network_id: Mapped[str] = mapped_column(ID, ForeignKey("networks.id"))
-    name: Mapped[str] = mapped_column(String(255))
-    mac_address: Mapped[str] = mapped_column(String(17), unique=True)
+    name: Mapped[str] = mapped_column(NAME)
+    mac_address: Mapped[str] = mapped_column(String(MAC_ADDRESS_MAX_LENGTH), unique=True)
     state: Mapped[str] = mapped_column(String(32), default="attached")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class IPAddress(Base):
-    """One address. Its allocation lives in its own row, so it can hold at most one."""
+    """One address. Its allocation lives in its own row, so it can hold at most one.
+
+    The database ties an allocation together: it is made through an interface of
+    the very VM it names, on the address's own network, to a VM of the address's
+    organization; and the address's subnet is on the address's network. A foreign
+    key with a NULL column is not checked, so free addresses pass. None of them
+    cascades: a VM or an interface holding addresses cannot be deleted or moved.
+    """
 
     __tablename__ = "ip_addresses"
     __table_args__ = (
@@ -165,23 +211,34 @@ class IPAddress(Base):
             name="allocation_complete",
         ),
         CheckConstraint("version IN (4, 6)", name="version"),
+        ForeignKeyConstraint(
+            ["allocation_id", "network_interface_id"],
+            ["network_interfaces.virtual_machine_id", "network_interfaces.id"],
+        ),
+        ForeignKeyConstraint(
+            ["network_interface_id", "network_id"],
+            ["network_interfaces.id", "network_interfaces.network_id"],
+        ),
+        ForeignKeyConstraint(
+            ["allocation_id", "organization_id"],
+            ["virtual_machines.id", "virtual_machines.organization_id"],
+        ),
+        ForeignKeyConstraint(["subnet_id", "network_id"], ["subnets.id", "subnets.network_id"]),
         Index("ix_ip_addresses_allocation_id", "allocation_id"),
     )
 
     id: Mapped[str] = mapped_column(ID, primary_key=True)
     organization_id: Mapped[str] = mapped_column(ID, ForeignKey("organizations.id"))
     network_id: Mapped[str] = mapped_column(ID, ForeignKey("networks.id"))
-    subnet_id: Mapped[str] = mapped_column(ID, ForeignKey("subnets.id"), index=True)
+    subnet_id: Mapped[str] = mapped_column(ID, index=True)
     # Canonical (compressed) text form; unique across the whole service.
-    address: Mapped[str] = mapped_column(String(64), unique=True)
+    address: Mapped[str] = mapped_column(ADDRESS, unique=True)
     version: Mapped[int] = mapped_column(Integer)
     vip: Mapped[bool] = mapped_column(Boolean, default=False)
-    label: Mapped[str | None] = mapped_column(String(255))
+    label: Mapped[str | None] = mapped_column(String(LABEL_MAX_LENGTH))
     allocation_type: Mapped[str | None] = mapped_column(String(64))
     allocation_id: Mapped[str | None] = mapped_column(ID)
-    network_interface_id: Mapped[str | None] = mapped_column(
-        ID, ForeignKey("network_interfaces.id"), index=True
-    )
+    network_interface_id: Mapped[str | None] = mapped_column(ID, index=True)
     allocated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -193,7 +250,7 @@ class APIToken(Base):
 
     id: Mapped[str] = mapped_column(ID, primary_key=True)
     organization_id: Mapped[str] = mapped_column(ID, ForeignKey("organizations.id"), index=True)
-    name: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(NAME)
     secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
     scopes: Mapped[str] = mapped_column(Text, default="")  # space separated
     allowed_networks: Mapped[str] = mapped_column(Text, default="")  # space separated CIDRs
@@ -214,12 +271,12 @@ class AllocationEvent(Base):
     action: Mapped[str] = mapped_column(String(32))
     organization_id: Mapped[str] = mapped_column(ID, index=True)
     actor_type: Mapped[str] = mapped_column(String(32))
-    actor_id: Mapped[str] = mapped_column(String(255))
+    actor_id: Mapped[str] = mapped_column(String(ACTOR_ID_MAX_LENGTH))
     ip_address_id: Mapped[str] = mapped_column(ID, index=True)
-    address: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(ADDRESS)
     virtual_machine_id: Mapped[str] = mapped_column(ID)
     network_interface_id: Mapped[str] = mapped_column(ID)
-    request_id: Mapped[str | None] = mapped_column(String(64))
+    request_id: Mapped[str | None] = mapped_column(String(REQUEST_ID_MAX_LENGTH))
 
 
 class ServiceFlag(Base):

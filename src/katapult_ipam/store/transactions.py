@@ -13,13 +13,19 @@ by many allocations. Two runners do this:
 * ``ThreadedTransactionRunner`` (PostgreSQL): worker threads, each with its own
   connection, so network round trips never block the loop.
 
-A job may refuse (raise a DomainError) only before it writes, so a refusal leaves
-nothing behind even though it shares the transaction; on SQLite this is checked.
-Any other failure rolls the whole batch back and each job is run again in a
-transaction of its own, so a failing job leaves the store as it was and the
-others are unaffected. Callers are answered only after COMMIT returned, so a
-successful answer always describes a durable change. A job that could not start
-within the configured wait is never run and fails with StoreUnavailable.
+A job that refuses (DomainError) or fails leaves nothing behind, whenever it
+wrote, and the other jobs of its batch go on: on PostgreSQL each job runs after
+a SAVEPOINT of its own and is rolled back to it; on SQLite a job that fails
+before writing needs no undoing, and one that fails after writing breaks the
+batch. A job that lost a lock to another batch (PostgreSQL's short lock_timeout
+in batches) is run again alone once its batch is done. If the batch breaks
+before COMMIT, nothing was committed and each job gets a transaction of its own
+(on SQLite one per turn of the event loop, each COMMIT on the commit thread). A COMMIT that fails
+has an unknown outcome: its jobs are never run again (a create would happen
+twice) and fail with CommitUncertain. Callers are answered only after COMMIT
+returned, so a successful answer always describes a durable change. A job that
+could not start within the configured wait is never run and fails with
+StoreUnavailable.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ import contextlib
 import functools
 import logging
 import queue
+import sqlite3
 import threading
 import time
 from collections import deque
@@ -38,21 +45,33 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Engine
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, RootTransaction
 from sqlalchemy.exc import OperationalError
 
-from katapult_ipam.domain.errors import DomainError
 from katapult_ipam.store.database import SQLITE_BEGIN_OPTION
+from katapult_ipam.store.errors import (
+    CommitUncertain,
+    StoreUnavailable,
+    describe,
+    driver_error,
+    is_lock_conflict,
+)
 
 T = TypeVar("T")
 Job = Callable[[Connection], T]
 Outcome = tuple[bool, Any]  # (True, value) or (False, exception)
+RUN_AGAIN_ALONE = None  # the outcome of a batch job that must be run in a transaction of its own
+
+__all__ = [
+    "CommitUncertain",
+    "InlineTransactionRunner",
+    "StoreUnavailable",
+    "ThreadedTransactionRunner",
+    "TransactionRunner",
+    "create_transaction_runner",
+]
 
 log = logging.getLogger(__name__)
-
-
-class StoreUnavailable(Exception):
-    """The database did not take the job in time; nothing of it was done."""
 
 
 class TransactionRunner(Protocol):
@@ -87,52 +106,120 @@ def connect(engine: Engine) -> Connection:
 
 
 def run_batch(connection: Connection, jobs: list[Job[Any]]) -> list[Outcome]:
-    """Run ``jobs`` in one transaction if they all succeed or refuse, else one by one."""
+    """Run ``jobs`` in one transaction, each kept to itself by a savepoint."""
     if len(jobs) == 1:
         return [run_alone(connection, jobs[0])]
+    transaction = connection.begin()
     try:
-        with connection.begin():
-            return run_in_transaction(connection, jobs)
+        outcomes = run_in_transaction(connection, jobs)
     except Exception:
-        # Anything but a refusal spoils the whole batch (nothing was committed):
-        # run each job on its own, so one job's trouble is only its own.
+        # The batch broke before COMMIT was sent, so nothing of it is stored:
+        # each job gets a transaction of its own.
+        _rollback(transaction)
         return [run_alone(connection, job) for job in jobs]
+    try:
+        transaction.commit()
+    except Exception as error:
+        return [_uncertain(outcome, error) for outcome in outcomes]
+    return [
+        run_alone(connection, job) if outcome is RUN_AGAIN_ALONE else outcome
+        for job, outcome in zip(jobs, outcomes, strict=True)
+    ]
 
 
-def run_in_transaction(connection: Connection, jobs: list[Job[Any]]) -> list[Outcome]:
-    """Run ``jobs`` inside the transaction the caller has begun and will end."""
-    if len(jobs) > 1 and connection.dialect.name == "postgresql":
-        # Two batches may lock the same rows in opposite orders. Rather than wait
-        # for PostgreSQL's deadlock detection (a second), give up quickly: the
-        # jobs are then run one by one, which cannot deadlock.
-        connection.exec_driver_sql("SET LOCAL lock_timeout = '50ms'")
-    return [_run_refusable(connection, job) for job in jobs]
+def run_in_transaction(connection: Connection, jobs: list[Job[Any]]) -> list[Outcome | None]:
+    """Run ``jobs`` inside the transaction the caller has begun and will end.
+
+    Raises only when the transaction itself is broken (a savepoint cannot be
+    rolled back to); the caller must then roll it back.
+    """
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if len(jobs) > 1 and connection.dialect.name == "postgresql":
+            # Two batches may lock the same rows in opposite orders. Rather than wait
+            # for PostgreSQL's deadlock detection (a second), give up quickly: the
+            # job is then run alone, which cannot deadlock.
+            cursor.execute("SET LOCAL lock_timeout = '50ms'")
+        return [_run_kept_apart(connection, cursor, job) for job in jobs]
+    finally:
+        cursor.close()
+
+
+class TransactionBroken(Exception):
+    """A job's failure left the batch's transaction unusable; ``failure`` is that error."""
+
+    def __init__(self, failure: Exception) -> None:
+        super().__init__(str(failure))
+        self.failure = failure
+
+
+def _run_kept_apart(connection: Connection, cursor: Any, job: Job[Any]) -> Outcome | None:
+    """One job of a batch: a refusal or failure leaves nothing of it behind.
+
+    PostgreSQL: the job runs after a SAVEPOINT of its own and is rolled back to
+    it. SQLite: no savepoint (it costs a statement journal per job); the
+    connection counts the rows changed, and a job that fails after changing any
+    breaks the batch, which is then run again job by job, as nothing of it has
+    been committed. A job that fails before writing simply fails.
+    """
+    if connection.dialect.name == "sqlite":
+        before = _changes(connection)
+        try:
+            return True, job(connection)
+        except Exception as error:
+            if _changes(connection) != before:
+                raise TransactionBroken(error) from error
+            return False, error
+    cursor.execute("SAVEPOINT job")
+    try:
+        return True, job(connection)
+    except Exception as error:
+        try:
+            cursor.execute("ROLLBACK TO SAVEPOINT job")
+        except Exception as broken:
+            raise TransactionBroken(error) from broken
+        return RUN_AGAIN_ALONE if is_lock_conflict(error) else (False, error)
+
+
+def _changes(connection: Connection) -> int:
+    """Rows changed so far on this SQLite connection, by every statement it ran."""
+    changes: int = connection.connection.dbapi_connection.total_changes  # type: ignore[union-attr]
+    return changes
 
 
 def run_alone(connection: Connection, job: Job[Any]) -> Outcome:
+    """Run ``job`` in a transaction of its own."""
+    transaction = connection.begin()
     try:
-        with connection.begin():
-            return True, job(connection)
+        value = job(connection)
     except Exception as error:
+        _rollback(transaction)
         return False, error
-
-
-def _run_refusable(connection: Connection, job: Job[Any]) -> Outcome:
-    """Run one job of a batch. A refusal must come before any write: it shares
-    the batch's transaction, so nothing it did is rolled back on its own."""
-    before = _changes(connection)
     try:
-        return True, job(connection)
-    except DomainError as refusal:
-        if _changes(connection) != before:
-            raise RuntimeError("a job wrote before it refused") from refusal
-        return False, refusal
+        transaction.commit()
+    except Exception as error:
+        return _uncertain((True, value), error)
+    return True, value
 
 
-def _changes(connection: Connection) -> int | None:
-    """Rows changed so far on this connection, where the driver can tell (SQLite)."""
-    total = getattr(connection.connection.dbapi_connection, "total_changes", None)
-    return total if isinstance(total, int) else None
+def _rollback(transaction: RootTransaction) -> None:
+    with contextlib.suppress(Exception):
+        transaction.rollback()
+
+
+def _uncertain(outcome: Outcome | None, error: Exception) -> Outcome:
+    """A job's outcome after its COMMIT failed: a failure stays itself (it was rolled
+    back to its savepoint); anything that may have been stored is uncertain."""
+    if outcome is not None and not outcome[0]:
+        return outcome
+    if outcome is None:
+        # Rolled back to its savepoint and never run again: nothing of it is stored.
+        failure: Exception = StoreUnavailable("the database did not take the job in time")
+    else:
+        log.warning("commit failed; outcome unknown", extra={"error": describe(error)})
+        failure = CommitUncertain("the commit failed; the change may or may not be stored")
+    failure.__cause__ = error
+    return False, failure
 
 
 def _settle(future: asyncio.Future[Any], outcome: Outcome) -> None:
@@ -157,6 +244,7 @@ class _Waiting:
     job: Job[Any]
     future: asyncio.Future[Any]
     deadline: float
+    alone: bool = False  # its batch broke: run it in a transaction of its own
 
 
 class InlineTransactionRunner:
@@ -209,7 +297,7 @@ class InlineTransactionRunner:
         self._expire()
         if not self._waiting:
             return
-        batch = [self._waiting.popleft() for _ in range(min(self._max_batch, len(self._waiting)))]
+        batch = self._take()
         self._current = batch
         try:
             connection = self._open()
@@ -220,61 +308,92 @@ class InlineTransactionRunner:
             if not _is_locked(error):
                 self._fail(batch, error)
             else:
-                self._current = []
-                self._waiting.extendleft(reversed(batch))
+                self._requeue(batch, alone=False)
                 self._reschedule(self.RETRY_SECONDS)
             return
         except Exception as error:
             self._fail(batch, error)
             return
-        jobs = [w.job for w in batch]
         try:
-            outcomes = run_in_transaction(connection, jobs)
-        except Exception:
-            transaction.rollback()
-            self._finish(batch, [run_alone(connection, job) for job in jobs])
+            outcomes = run_in_transaction(connection, [w.job for w in batch])
+        except Exception as error:
+            # Nothing was committed. Each job is run again alone on the coming
+            # flushes, one COMMIT at a time on the commit thread: the loop never
+            # does a batch's worth of fsyncs in a row.
+            _rollback(transaction)
+            if len(batch) == 1:
+                self._fail(batch, error.failure if isinstance(error, TransactionBroken) else error)
+            else:
+                self._requeue(batch, alone=True)
+                self._reschedule(0)
             return
         # COMMIT waits for the disk; it does so on another thread while the loop
         # serves requests and gathers the next batch.
         self._committing = True
         commit = asyncio.get_running_loop().run_in_executor(self._committer, transaction.commit)
-        commit.add_done_callback(
-            functools.partial(self._committed, connection, transaction, batch, outcomes)
-        )
+        commit.add_done_callback(functools.partial(self._committed, transaction, batch, outcomes))
+
+    def _take(self) -> list[_Waiting]:
+        """The next batch: a job marked alone by itself, else up to max_batch others."""
+        first = self._waiting.popleft()
+        batch = [first]
+        while (
+            not first.alone
+            and self._waiting
+            and len(batch) < self._max_batch
+            and not self._waiting[0].alone
+        ):
+            batch.append(self._waiting.popleft())
+        return batch
 
     def _committed(
         self,
-        connection: Connection,
-        transaction: Any,
+        transaction: RootTransaction,
         batch: list[_Waiting],
-        outcomes: list[Outcome],
+        outcomes: list[Outcome | None],
         commit: asyncio.Future[None],
     ) -> None:
         self._committing = False
         try:
             commit.result()
-        except Exception:
-            # Nothing of the batch was committed: each job gets its own chance.
-            with contextlib.suppress(Exception):
-                transaction.rollback()
-            outcomes = [run_alone(connection, w.job) for w in batch]
+        except Exception as error:
+            # The outcome is unknown: answer, never run again.
+            _rollback(transaction)
+            outcomes = [_uncertain(outcome, error) for outcome in outcomes]
+            self._close()
         self._finish(batch, outcomes)
 
-    def _finish(self, batch: list[_Waiting], outcomes: list[Outcome]) -> None:
+    def _finish(self, batch: list[_Waiting], outcomes: list[Outcome | None]) -> None:
         self._current = []
+        again = [w for w, outcome in zip(batch, outcomes, strict=True) if outcome is None]
         for waiting, outcome in zip(batch, outcomes, strict=True):
-            _settle(waiting.future, outcome)
+            if outcome is not None:
+                _settle(waiting.future, outcome)
+        self._requeue(again, alone=True)
         if self._waiting:
             self._reschedule(0)
+
+    def _requeue(self, batch: list[_Waiting], *, alone: bool) -> None:
+        self._current = []
+        for waiting in reversed(batch):
+            waiting.alone = waiting.alone or alone
+            self._waiting.appendleft(waiting)
 
     def _open(self) -> Connection:
         if self._connection is None or self._connection.invalidated:
             connection = connect(self._engine)
             # Never wait for a lock on the loop's thread: _flush retries instead.
-            connection.exec_driver_sql("PRAGMA busy_timeout = 0")
-            connection.commit()
+            connection.connection.driver_connection.execute(  # type: ignore[union-attr]
+                "PRAGMA busy_timeout = 0"
+            )
             self._connection = connection
         return self._connection
+
+    def _close(self) -> None:
+        if self._connection is not None:
+            with contextlib.suppress(Exception):
+                self._connection.close()
+            self._connection = None
 
     def _expire(self) -> None:
         """Fail the jobs whose wait ran out before they could start; drop cancelled ones."""
@@ -290,13 +409,13 @@ class InlineTransactionRunner:
         self._waiting = kept
 
     def _fail(self, batch: list[_Waiting], error: Exception) -> None:
-        log.warning("transaction batch failed", extra={"error": type(error).__name__})
+        log.warning("transaction batch failed", extra={"error": describe(error)})
         self._current = []
         for waiting in batch:
             _settle(waiting.future, (False, error))
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
+        self._close()
+        if self._waiting:
+            self._reschedule(0)  # the others still waiting get their turn
 
     def _reschedule(self, delay: float) -> None:
         if not self._scheduled:
@@ -305,7 +424,9 @@ class InlineTransactionRunner:
 
 
 def _is_locked(error: OperationalError) -> bool:
-    return "locked" in str(error.orig).lower() or "busy" in str(error.orig).lower()
+    """SQLITE_BUSY or SQLITE_LOCKED: another connection holds the write lock."""
+    code = getattr(driver_error(error), "sqlite_errorcode", None)
+    return isinstance(code, int) and (code & 0xFF) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 # -- PostgreSQL: on worker threads ------------------------------------------------------------
@@ -386,7 +507,7 @@ class ThreadedTransactionRunner:
                     connection = connect(self._engine)
                 outcomes = run_batch(connection, [p.job for p in batch])
             except Exception as error:  # the connection could not be made or was lost
-                log.warning("transaction batch failed", extra={"error": type(error).__name__})
+                log.warning("transaction batch failed", extra={"error": describe(error)})
                 outcomes = [(False, error)] * len(batch)
                 if connection is not None:
                     connection.close()

@@ -1,4 +1,8 @@
-"""The long-lived objects one process shares between requests."""
+"""The composition root: the long-lived objects one process shares between requests.
+
+Only ``app.py`` and the CLI import this module; nothing under ``api/`` does
+(tests/unit/test_layers.py). The handler is given the few objects it needs.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +12,16 @@ from functools import partial
 
 from sqlalchemy import Engine
 
-from katapult_ipam.api.auth import Authenticator, SignedTokenVerifiers, TokenCache
-from katapult_ipam.api.client_address import TrustedProxies
-from katapult_ipam.api.ratelimit import create_rate_limiter
+from katapult_ipam.auth.authenticator import Authenticator, SignedTokenVerifiers, TokenCache
+from katapult_ipam.auth.capabilities import CapabilitiesKeys
+from katapult_ipam.auth.client_address import TrustedProxies
+from katapult_ipam.auth.oauth2 import OAuth2Verifier
+from katapult_ipam.auth.rate_limit import create_rate_limiter
 from katapult_ipam.config import Settings
-from katapult_ipam.signed_tokens import CapabilitiesKeys, OAuth2Verifier
-from katapult_ipam.store import queries
 from katapult_ipam.store.database import create_database_engine
+from katapult_ipam.store.queries import flags
+from katapult_ipam.store.reads import ReadRunner
 from katapult_ipam.store.transactions import TransactionRunner, create_transaction_runner
-
-MAINTENANCE = "maintenance"
 
 
 class MaintenanceSwitch:
@@ -27,9 +31,9 @@ class MaintenanceSwitch:
     change within a second without a query on every request.
     """
 
-    def __init__(self, forced: bool, transactions: TransactionRunner, ttl: float = 1.0) -> None:
+    def __init__(self, forced: bool, reads: ReadRunner, ttl: float = 1.0) -> None:
         self._forced = forced
-        self._transactions = transactions
+        self._reads = reads
         self._ttl = ttl
         self._value = False
         self._checked_at = float("-inf")
@@ -39,9 +43,7 @@ class MaintenanceSwitch:
             return True
         now = time.monotonic()
         if now - self._checked_at >= self._ttl:
-            self._value = await self._transactions.run(
-                partial(queries.flag_enabled, name=MAINTENANCE)
-            )
+            self._value = await self._reads.run(partial(flags.flag_enabled, name=flags.MAINTENANCE))
             self._checked_at = now
         return self._value
 
@@ -51,6 +53,7 @@ class Services:
     settings: Settings
     engine: Engine
     transactions: TransactionRunner
+    reads: ReadRunner
     authenticator: Authenticator
     proxies: TrustedProxies
     maintenance: MaintenanceSwitch
@@ -58,10 +61,13 @@ class Services:
     @classmethod
     def create(cls, settings: Settings) -> Services:
         threads = settings.database_threads
-        engine = create_database_engine(settings, pool_size=max(threads, 4) + 2)
+        engine = create_database_engine(
+            settings, pool_size=max(threads, 4) + settings.read_threads + 2
+        )
         transactions = create_transaction_runner(
             engine, threads, settings.max_batch, settings.database_timeout
         )
+        reads = ReadRunner(engine, settings.read_threads)
         limiter = create_rate_limiter(
             settings.redis_url, settings.rate_limit_per_minute, settings.redis_timeout
         )
@@ -69,8 +75,9 @@ class Services:
             settings=settings,
             engine=engine,
             transactions=transactions,
+            reads=reads,
             authenticator=Authenticator(
-                transactions,
+                reads,
                 limiter,
                 SignedTokenVerifiers(
                     capabilities=CapabilitiesKeys.from_settings(settings),
@@ -80,7 +87,7 @@ class Services:
                 TokenCache(settings.token_cache_seconds),
             ),
             proxies=TrustedProxies(settings.trusted_proxy_networks),
-            maintenance=MaintenanceSwitch(settings.maintenance, transactions),
+            maintenance=MaintenanceSwitch(settings.maintenance, reads),
         )
 
     def start(self) -> None:
@@ -89,4 +96,5 @@ class Services:
     async def stop(self) -> None:
         await self.authenticator.close()
         self.transactions.stop()
+        self.reads.stop()
         self.engine.dispose()

@@ -17,8 +17,6 @@ from typing import Generic, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 
-from katapult_ipam.api.client_address import in_networks
-from katapult_ipam.api.context import Identity
 from katapult_ipam.api.errors import (
     INVALID_API_TOKEN,
     INVALID_CAPABILITIES_TOKEN,
@@ -29,18 +27,15 @@ from katapult_ipam.api.errors import (
     UNAUTHORIZED_NETWORK_FOR_API_TOKEN,
     ApiError,
 )
-from katapult_ipam.api.ratelimit import RateLimiter
-from katapult_ipam.signed_tokens import (
-    CapabilitiesKeys,
-    InvalidSignedToken,
-    KeysUnavailable,
-    OAuth2Verifier,
-    token_kind,
-    verify_capabilities_token,
-)
-from katapult_ipam.store import queries
-from katapult_ipam.store.queries import TokenRecord
-from katapult_ipam.store.transactions import TransactionRunner
+from katapult_ipam.auth.capabilities import CapabilitiesKeys, verify_capabilities_token
+from katapult_ipam.auth.client_address import in_networks
+from katapult_ipam.auth.identity import NO_SCOPE_REQUIRED, Identity, Scopes
+from katapult_ipam.auth.jwt import InvalidSignedToken, KeysUnavailable, token_kind
+from katapult_ipam.auth.oauth2 import OAuth2Verifier
+from katapult_ipam.auth.rate_limit import RateLimiter
+from katapult_ipam.store.queries import organizations, tokens
+from katapult_ipam.store.reads import ReadRunner
+from katapult_ipam.store.records import TokenRecord
 from katapult_ipam.tokens import hash_secret, same_hash
 
 # Identity kinds, as the audit log and request logs name them (not secrets).
@@ -112,12 +107,12 @@ class TokenCache(TimedCache[str, TokenRecord]):
 class Authenticator:
     def __init__(
         self,
-        transactions: TransactionRunner,
+        reads: ReadRunner,
         limiter: RateLimiter,
         verifiers: SignedTokenVerifiers,
         token_cache: TokenCache,
     ) -> None:
-        self._transactions = transactions
+        self._reads = reads
         self._limiter = limiter
         self._verifiers = verifiers
         self._token_cache = token_cache
@@ -189,8 +184,8 @@ class Authenticator:
             raise INVALID_API_TOKEN({"details": error.reason}) from None
         organization_ids = self._organizations.get(claims.organizations)
         if organization_ids is None:
-            organization_ids = await self._transactions.run(
-                partial(queries.organization_ids, references=claims.organizations)
+            organization_ids = await self._reads.run(
+                partial(organizations.organization_ids, references=claims.organizations)
             )
             self._organizations.put(claims.organizations, organization_ids)
         return Identity(
@@ -204,7 +199,7 @@ class Authenticator:
         digest = hash_secret(secret)
         record = self._token_cache.get(digest)
         if record is None:
-            record = await self._transactions.run(partial(queries.find_token, secret_hash=digest))
+            record = await self._reads.run(partial(tokens.find_token, secret_hash=digest))
             if record is not None:
                 self._token_cache.put(digest, record)
         if (
@@ -224,7 +219,10 @@ class Authenticator:
         )
 
 
-def require_scope(identity: Identity, scope: str) -> None:
-    """Refuse an identity that was not granted the endpoint's scope."""
-    if scope not in identity.scopes:
-        raise SCOPE_NOT_GRANTED({"scopes": [scope]})
+def require_scope(identity: Identity, scopes: Scopes) -> None:
+    """Refuse an identity granted none of the endpoint's scopes; any one is enough."""
+    # As Apia: ``scopes.any?`` to pass, and the refusal lists every accepted scope
+    # in declared order (``raise_error ScopeNotGrantedError, scopes: definition.scopes``).
+    if scopes is NO_SCOPE_REQUIRED or not identity.scopes.isdisjoint(scopes):
+        return
+    raise SCOPE_NOT_GRANTED({"scopes": [scope.value for scope in scopes]})

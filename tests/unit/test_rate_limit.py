@@ -7,7 +7,7 @@ import logging
 import uuid
 from typing import Any
 
-from katapult_ipam.api.ratelimit import InProcessRateLimiter, RedisRateLimiter
+from katapult_ipam.auth.rate_limit import InProcessRateLimiter, RedisRateLimiter
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
 

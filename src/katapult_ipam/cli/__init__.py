@@ -1,0 +1,20 @@
+"""The ``katapult-ipam`` command: its commands live in the modules beside this one."""
+
+from __future__ import annotations
+
+import typer
+
+from katapult_ipam.cli import credentials, database, serve
+
+app = typer.Typer(help="IP address allocation compatible with the Katapult Core API.")
+app.command()(serve.serve)
+app.command("migrate")(database.migrate_command)
+app.command()(database.load)
+app.command()(database.maintenance)
+app.command()(database.demo)
+app.add_typer(credentials.tokens_app, name="tokens")
+app.add_typer(credentials.capabilities_app, name="capabilities")
+
+
+def main() -> None:
+    app()

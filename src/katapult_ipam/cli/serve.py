@@ -1,0 +1,43 @@
+"""Serving the API: check the schema is current, then run uvicorn."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from katapult_ipam.config import Settings
+from katapult_ipam.observability import logging_config
+from katapult_ipam.store import migrate
+from katapult_ipam.store.database import create_database_engine
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+) -> None:
+    """Serve the API (the database must be migrated)."""
+    settings = Settings()
+    engine = create_database_engine(settings)
+    try:
+        if not migrate.is_current(engine):
+            typer.echo("the database is not migrated: run `katapult-ipam migrate`", err=True)
+            raise typer.Exit(1)
+    finally:
+        engine.dispose()
+    uvicorn.run(
+        "katapult_ipam.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
+        log_level=settings.log_level,
+        log_config=logging_config(settings.log_level),
+        server_header=False,
+        # The application decides whom to believe about the client's address
+        # (KATAPULT_IPAM_TRUSTED_PROXIES); uvicorn must not rewrite it first.
+        proxy_headers=False,
+    )

@@ -1,0 +1,139 @@
+"""What the queries return: frozen values, one per kind of row, with what rendering needs.
+
+They are named ``*Record`` to keep them apart from the tables in ``models`` and
+from the domain's own values in ``domain``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from katapult_ipam.domain import allocation
+from katapult_ipam.domain.addresses import IPNetwork
+
+
+@dataclass(frozen=True)
+class CountryRecord:
+    id: str
+    name: str
+    iso_code2: str
+    iso_code3: str
+    time_zone: str | None
+    eu: bool
+
+
+@dataclass(frozen=True)
+class DataCenterRecord:
+    id: str
+    name: str
+    permalink: str
+    country: CountryRecord
+
+
+@dataclass(frozen=True)
+class NetworkRecord:
+    id: str
+    name: str
+    permalink: str
+    default: bool
+    data_center: DataCenterRecord
+
+
+@dataclass(frozen=True)
+class SubnetRecord:
+    id: str
+    address: str
+    gateway: str | None
+    mask: int
+    billable: bool
+    version: int
+    rdns_zone: str | None  # None: the service's RDNS_ZONE
+
+
+@dataclass(frozen=True)
+class AllocatedTo:
+    """What holds an allocated address, as the ``allocation`` polymorph names it."""
+
+    type: str  # "VirtualMachine"
+    id: str
+    name: str
+    fqdn: str
+
+
+@dataclass(frozen=True)
+class IPAddressRecord:
+    """An IP address with everything needed to decide on it and to render it."""
+
+    id: str
+    address: str
+    vip: bool
+    label: str | None
+    allocation_type: str | None
+    allocation_id: str | None
+    allocated_to: AllocatedTo | None
+    network: NetworkRecord
+    subnet: SubnetRecord
+
+    @property
+    def allocated_fqdn(self) -> str | None:
+        return self.allocated_to.fqdn if self.allocated_to else None
+
+    def as_domain(self) -> allocation.IPAddress:
+        return allocation.IPAddress(
+            id=self.id,
+            network_id=self.network.id,
+            allocation_type=self.allocation_type,
+            allocation_id=self.allocation_id,
+        )
+
+
+@dataclass(frozen=True)
+class InterfaceAddressRecord:
+    """An address as a network interface lists it."""
+
+    id: str
+    address: str
+    reverse_dns: str
+    address_with_mask: str
+
+
+@dataclass(frozen=True)
+class NetworkInterfaceRecord:
+    id: str
+    name: str
+    virtual_machine_id: str
+    virtual_machine_name: str
+    network_id: str
+    network_name: str
+    mac_address: str
+    state: str
+    ip_addresses: tuple[InterfaceAddressRecord, ...]
+
+
+@dataclass(frozen=True)
+class TrashObjectRecord:
+    id: str
+    keep_until: datetime
+    object_id: str
+    object_type: str
+
+
+@dataclass(frozen=True)
+class TokenRecord:
+    id: str
+    organization_id: str
+    secret_hash: str
+    scopes: frozenset[str]
+    allowed_networks: tuple[IPNetwork, ...]  # parsed once, checked on every request
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True)
+class OrganizationRecord:
+    id: str
+    name: str
+    sub_domain: str
+    suspended: bool
+    activated: bool
