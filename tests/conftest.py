@@ -13,6 +13,7 @@ from starlette.testclient import TestClient
 from katapult_ipam.app import create_app
 from katapult_ipam.config import Settings
 from katapult_ipam.store.database import create_database_engine
+from tests.support.api import bearer
 from tests.support.databases import (
     DatabaseFactory,
     PostgresFactory,
@@ -74,7 +75,7 @@ def world(engine: Engine) -> World:
 @pytest.fixture
 def client(settings: Settings, world: World) -> Iterator[TestClient]:
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
-        client.headers["Authorization"] = f"Bearer {ACME_TOKEN}"
+        client.headers.update(bearer(ACME_TOKEN))
         yield client
 
 

@@ -104,16 +104,14 @@ def test_a_revoked_token_is_refused(env: dict[str, str], settings: Any, world: W
     from starlette.testclient import TestClient
 
     from katapult_ipam.app import create_app
+    from tests.support.api import PATH, bearer
     from tests.support.world import ACME_TOKEN
 
     result = runner.invoke(app, ["tokens", "revoke", "--organization", "acme", "--name", "main"],
                            env=env)  # fmt: skip
     assert result.exit_code == 0, result.output
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
-        response = client.post(
-            "/core/v1/virtual_machines/_/allocate_ip",
-            json={}, headers={"Authorization": f"Bearer {ACME_TOKEN}"},
-        )  # fmt: skip
+        response = client.post(PATH, json={}, headers=bearer(ACME_TOKEN))
     assert response.status_code == 403
     assert response.json()["code"] == "invalid_api_token"
     again = runner.invoke(app, ["tokens", "revoke", "--organization", "acme", "--name", "main"],

@@ -3,28 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy.engine import Connection
 
 from katapult_ipam.domain import allocation
+from katapult_ipam.domain.actors import Actor
 from katapult_ipam.domain.errors import (
     IPAlreadyAllocated,
 )
 from katapult_ipam.domain.lookups import Lookup
 from katapult_ipam.store.queries import audit, ip_addresses, virtual_machines
 from katapult_ipam.store.records import AllocatedTo, IPAddressRecord
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who is acting: what they may see, and what the audit log records."""
-
-    type: str
-    id: str
-    organization_ids: frozenset[str]
-    request_id: str | None = None
 
 
 def allocate_ip(
@@ -34,7 +24,8 @@ def allocate_ip(
     vm = virtual_machines.resolve_virtual_machine(connection, actor.organization_ids, vm_lookup)
     allocation.ensure_usable(vm)
     # Only the VM's own organization's addresses can be allocated to it.
-    ip = ip_addresses.resolve_ip_address(connection, vm.organization_id, ip_lookup)
+    own = frozenset({vm.organization_id})
+    ip = ip_addresses.resolve_ip_address(connection, own, ip_lookup)
     if allocation.decide(ip.as_domain(), vm) is allocation.Decision.ALREADY_ALLOCATED_HERE:
         return ip
     interface = allocation.choose_interface(vm.interfaces, ip.network.id)
@@ -42,9 +33,7 @@ def allocate_ip(
     if not ip_addresses.allocate_if_free(connection, ip.id, vm.id, interface.id, now):
         # Another transaction allocated it between our read and our write: a
         # repeat of this very allocation is a success, anything else a refusal.
-        current = ip_addresses.resolve_ip_address(
-            connection, vm.organization_id, Lookup("id", ip.id)
-        )
+        current = ip_addresses.resolve_ip_address(connection, own, Lookup("id", ip.id))
         if (
             allocation.decide(current.as_domain(), vm)
             is not allocation.Decision.ALREADY_ALLOCATED_HERE

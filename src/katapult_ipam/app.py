@@ -39,6 +39,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     async def readyz(_: Request) -> Response:
         try:
+            # Through the write runner on purpose: ready means writes get through
+            # (the SQLite write lock, the PostgreSQL write threads), not only reads.
             await services.transactions.run(flags.ping)
         except Exception:
             return Response(b'{"status":"unavailable"}', 503, media_type="application/json")

@@ -6,6 +6,7 @@ Only ``app.py`` and the CLI import this module; nothing under ``api/`` does
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 from functools import partial
@@ -28,7 +29,8 @@ class MaintenanceSwitch:
     """Maintenance mode: forced by configuration, or a flag in the database.
 
     The flag is read at most once a second per process, so every worker sees a
-    change within a second without a query on every request.
+    change within a second without a query on every request; requests arriving
+    while it is being read wait for that one read rather than each making its own.
     """
 
     def __init__(self, forced: bool, reads: ReadRunner, ttl: float = 1.0) -> None:
@@ -37,15 +39,25 @@ class MaintenanceSwitch:
         self._ttl = ttl
         self._value = False
         self._checked_at = float("-inf")
+        self._reading: asyncio.Future[bool] | None = None
 
     async def is_on(self) -> bool:
         if self._forced:
             return True
-        now = time.monotonic()
-        if now - self._checked_at >= self._ttl:
+        if time.monotonic() - self._checked_at < self._ttl:
+            return self._value
+        if self._reading is None:
+            self._reading = asyncio.ensure_future(self._read())
+        reading = self._reading
+        return await asyncio.shield(reading)
+
+    async def _read(self) -> bool:
+        try:
             self._value = await self._reads.run(partial(flags.flag_enabled, name=flags.MAINTENANCE))
-            self._checked_at = now
-        return self._value
+            self._checked_at = time.monotonic()
+            return self._value
+        finally:
+            self._reading = None
 
 
 @dataclass
@@ -67,7 +79,7 @@ class Services:
         transactions = create_transaction_runner(
             engine, threads, settings.max_batch, settings.database_timeout
         )
-        reads = ReadRunner(engine, settings.read_threads)
+        reads = ReadRunner(engine, settings.read_threads, settings.database_timeout)
         limiter = create_rate_limiter(
             settings.redis_url, settings.rate_limit_per_minute, settings.redis_timeout
         )

@@ -9,32 +9,13 @@ from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
 from katapult_ipam.store import models as m
+from tests.support.api import PATH, allocate, assert_error, refused
 from tests.support.world import (
     ACME_EXPIRED_TOKEN,
     ACME_NO_SCOPE_TOKEN,
     GLOBEX_TOKEN,
-    RDNS_ZONE,
     World,
 )
-
-PATH = "/core/v1/virtual_machines/_/allocate_ip"
-
-
-def allocate(client: TestClient, body: Any = None, path: str = PATH, **kwargs: Any) -> Any:
-    return client.post(path, json=body, **kwargs)
-
-
-def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert body["error"]["code"] == code
-    # The production envelope and the OpenAPI document's flat shape, both.
-    assert {k: body[k] for k in ("code", "description", "detail")} == body["error"]
-    assert response.headers["x-api-schema"] == "json-error"
-    assert response.headers["cache-control"] == "no-cache"
-    assert response.headers["content-type"] == "application/json"
-    assert "etag" not in response.headers
-    return dict(body["error"])
 
 
 def audit_rows(world: World) -> int:
@@ -84,23 +65,6 @@ def test_allocates_by_ids_with_every_field(client: TestClient, world: World) -> 
         "address": "192.0.2.0", "gateway": "192.0.2.1", "mask": 24,
         "billable": True, "version": 4,
     }  # fmt: skip
-
-
-def test_success_headers(client: TestClient, world: World) -> None:
-    response = allocate(
-        client,
-        {"virtual_machine": {"id": world.vm("web-1")}, "ip_address": {"address": "192.0.2.10"}},
-    )
-    assert response.status_code == 200
-    assert response.headers["content-type"] == "application/json"
-    assert response.headers["cache-control"] == "max-age=0, private, must-revalidate"
-    import hashlib
-
-    digest = hashlib.sha256(response.content).hexdigest()[:32]
-    assert response.headers["etag"] == f'W/"{digest}"'
-    assert len(response.headers["x-request-id"]) == 36
-    assert response.headers["access-control-allow-origin"] == "*"
-    assert "x-api-schema" not in response.headers
 
 
 def test_the_store_records_the_allocation_and_an_audit_entry(
@@ -254,15 +218,6 @@ def test_an_address_allocated_by_the_inventory_repeats_as_success(
 
 
 # -- refusals, each leaving the store exactly as it was -----------------------------
-
-
-def refused(
-    client: TestClient, world: World, status: int, code: str, body: Any = None, **kw: Any
-) -> dict[str, Any]:
-    before = world.snapshot()
-    error = assert_error(allocate(client, body, **kw), status, code)
-    assert world.snapshot() == before
-    return error
 
 
 def test_ip_already_allocated(client: TestClient, world: World) -> None:
@@ -526,58 +481,6 @@ def test_query_and_body_lookups_merge_into_an_ambiguous_lookup(
         "ambiguous_lookup_values"
     )
     assert world.snapshot() == before
-
-
-# -- routing ---------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("method", ["GET", "PUT", "PATCH", "DELETE", "HEAD"])
-def test_other_methods_are_not_routed(client: TestClient, world: World, method: str) -> None:
-    response = client.request(method, PATH)
-    assert response.status_code == 404
-    if method != "HEAD":
-        error = assert_error(response, 404, "route_not_found")
-        assert error["description"] == (
-            f"No route matches 'virtual_machines/_/allocate_ip' for {method}"
-        )
-
-
-@pytest.mark.parametrize(
-    "path", ["/core/v1/nothing", "/core/v1/virtual_machines/_/allocate", "/core/v1/", "/elsewhere"]
-)
-def test_unknown_paths(client: TestClient, world: World, path: str) -> None:
-    assert_error(client.post(path, json={}), 404, "route_not_found")
-
-
-def test_cors_preflight(client: TestClient, world: World) -> None:
-    del client.headers["Authorization"]
-    response = client.options(PATH, headers={"Access-Control-Request-Method": "POST"})
-    assert response.status_code == 200
-    assert response.content == b'""'
-    assert response.headers["access-control-allow-origin"] == "*"
-    assert "OPTIONS" in response.headers["access-control-allow-methods"]
-    assert response.headers["access-control-allow-headers"] == "Authorization, Content-Type"
-
-
-def test_cors_preflight_for_an_unknown_route(client: TestClient, world: World) -> None:
-    response = client.options(PATH, headers={"Access-Control-Request-Method": "GET"})
-    assert_error(response, 404, "route_not_found")
-
-
-def test_errors_carry_cors_and_request_id(client: TestClient, world: World) -> None:
-    del client.headers["Authorization"]
-    response = allocate(client, {})
-    assert response.headers["access-control-allow-origin"] == "*"
-    assert response.headers["x-request-id"]
-
-
-def test_health_endpoints(client: TestClient, world: World) -> None:
-    assert client.get("/livez").json() == {"status": "ok"}
-    assert client.get("/readyz").json() == {"status": "ok"}
-
-
-def test_default_reverse_dns_zone_is_configured(client: TestClient, world: World) -> None:
-    assert RDNS_ZONE == "rdns.test.invalid"
 
 
 @pytest.mark.parametrize(

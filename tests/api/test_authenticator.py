@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import time
+import types
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 from starlette.testclient import TestClient
 
+from katapult_ipam import container
 from katapult_ipam.app import create_app
+from katapult_ipam.auth import authenticator
+from katapult_ipam.auth.rate_limit import InProcessRateLimiter, RateLimiter
 from katapult_ipam.config import Settings
 from katapult_ipam.inventory import parse_inventory
 from katapult_ipam.store.loader import load_inventory
 from katapult_ipam.store.queries import flags
-from tests.api.test_allocate_ip import PATH, assert_error
+from tests.support.api import PATH, assert_error, bearer
+from tests.support.clocks import FakeClock
 from tests.support.world import ACME_TOKEN, GLOBEX_TOKEN, World, standard_inventory
 
 LIMITED_TOKEN = "acme-limited-secret-0123456789abcd"
@@ -39,10 +45,6 @@ def make_client(settings: Settings, address: str = "203.0.113.9", **changes: Any
 
 def body(world: World) -> dict[str, Any]:
     return {"virtual_machine": {"id": world.vm("web-1")}, "ip_address": {"address": "192.0.2.10"}}
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 # -- network allowlists and the client's address ----------------------------------
@@ -101,9 +103,39 @@ def test_a_trusted_proxy_is_believed_up_to_the_first_untrusted_hop(
 
 # -- rate limits --------------------------------------------------------------------------
 
+MINUTE_TURNS = 1_800_000_060.0  # a multiple of 60: the start of a window
+
+
+class _TimeOf(types.SimpleNamespace):
+    """The ``time`` module, but ``time()`` reads ``clock``."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__(time=clock)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+
+@pytest.fixture
+def rate_clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    """The rate limit's clock for the apps the test creates: 15 s before a minute turns,
+    until the test moves it. The window never turns during a test by accident."""
+    clock = FakeClock(MINUTE_TURNS - 15)
+
+    def in_process(
+        redis_url: str | None, permitted: int, redis_timeout: float = 0.5, **_: Any
+    ) -> RateLimiter:
+        assert redis_url is None  # these tests count in the process
+        return InProcessRateLimiter(permitted, clock)
+
+    monkeypatch.setattr(container, "create_rate_limiter", in_process)
+    # The authenticator works Retry-After out with time.time(), not the limiter's clock.
+    monkeypatch.setattr(authenticator, "time", _TimeOf(clock))
+    return clock
+
 
 def test_the_rate_limit_counts_every_request_of_an_identity(
-    settings: Settings, world: World
+    settings: Settings, world: World, rate_clock: FakeClock
 ) -> None:
     with make_client(settings, rate_limit_per_minute=3) as client:
         client.headers.update(bearer(ACME_TOKEN))
@@ -120,12 +152,30 @@ def test_the_rate_limit_counts_every_request_of_an_identity(
     error = assert_error(responses[3], 429, "rate_limit_reached")
     assert error["detail"] == {"total_permitted": 3}
     assert error["description"] == "You have reached the rate limit for this type of request"
-    assert 1 <= int(responses[3].headers["retry-after"]) <= 60
+    assert responses[3].headers["retry-after"] == "15"  # the seconds left in the minute
     # Another identity has its own count.
     assert other.headers["x-ratelimit-remaining"] == "2"
 
 
-def test_failed_authentication_is_limited_per_address(settings: Settings, world: World) -> None:
+def test_the_count_starts_again_when_the_minute_turns(
+    settings: Settings, world: World, rate_clock: FakeClock
+) -> None:
+    with make_client(settings, rate_limit_per_minute=1) as client:
+        client.headers.update(bearer(ACME_TOKEN))
+        assert client.post(PATH, json={}).status_code == 400
+        rate_clock.now = MINUTE_TURNS - 0.5
+        limited = client.post(PATH, json={})
+        rate_clock.now = MINUTE_TURNS
+        again = client.post(PATH, json={})
+    assert_error(limited, 429, "rate_limit_reached")
+    assert limited.headers["retry-after"] == "1"
+    assert again.status_code == 400
+    assert again.headers["x-ratelimit-remaining"] == "0"
+
+
+def test_failed_authentication_is_limited_per_address(
+    settings: Settings, world: World, rate_clock: FakeClock
+) -> None:
     with make_client(settings, rate_limit_per_minute=2) as client:
         guesses = [client.post(PATH, json={}, headers=bearer(f"guess-{n}")) for n in range(3)]
         missing = client.post(PATH, json={})

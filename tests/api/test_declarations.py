@@ -2,30 +2,20 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
-from katapult_ipam.api.arguments import ArgumentSet
 from katapult_ipam.api.context import Call
 from katapult_ipam.api.endpoints import ENDPOINTS
 from katapult_ipam.api.framework import Endpoint, Router
-from katapult_ipam.app import create_app
 from katapult_ipam.auth.identity import NO_SCOPE_REQUIRED, Scope
 from katapult_ipam.config import Settings
-from tests.api.test_allocate_ip import assert_error
-from tests.api.test_openapi import OFFICIAL
+from tests.support.api import assert_error, bearer
+from tests.support.endpoints import probe, serving
 from tests.support.world import ACME_NO_SCOPE_TOKEN, ACME_TOKEN, World
-
-
-@pytest.fixture(scope="module")
-def official() -> dict[str, Any]:
-    if not OFFICIAL.exists():
-        pytest.skip(f"the official document is not at {OFFICIAL}")
-    return dict(json.loads(OFFICIAL.read_text()))
 
 
 def operation(document: dict[str, Any], operation_id: str) -> tuple[str, str, dict[str, Any]]:
@@ -74,37 +64,32 @@ async def _ok(call: Call, args: dict[str, Any]) -> dict[str, Any]:
 
 EITHER = (Scope.IP_ADDRESSES_READ, Scope.VIRTUAL_MACHINES)
 PROBES = [
-    Endpoint("probe/either", "GET", "probe/either", EITHER, "", ArgumentSet(()), _ok),
-    Endpoint("probe/open", "GET", "probe/open", NO_SCOPE_REQUIRED, "", ArgumentSet(()), _ok),
+    probe("probe/either", scopes=EITHER, action=_ok),
+    probe("probe/open", scopes=NO_SCOPE_REQUIRED, action=_ok),
 ]
 
 
 @pytest.fixture
-def probe(
+def probes(
     settings: Settings, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[TestClient]:
-    monkeypatch.setattr("katapult_ipam.app.ENDPOINTS", PROBES)
-    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+    with serving(settings, PROBES, monkeypatch) as client:
         yield client
 
 
-def test_the_second_of_two_scopes_is_enough(probe: TestClient) -> None:
+def test_the_second_of_two_scopes_is_enough(probes: TestClient) -> None:
     # The "no scope" token of the standard world holds only virtual_machines.
-    response = probe.get("/core/v1/probe/either", headers=bearer(ACME_NO_SCOPE_TOKEN))
+    response = probes.get("/core/v1/probe/either", headers=bearer(ACME_NO_SCOPE_TOKEN))
     assert response.status_code == 200, response.text
     assert response.json() == {"scopes": ["virtual_machines"]}
 
 
-def test_neither_scope_is_refused_with_both(probe: TestClient) -> None:
-    response = probe.get("/core/v1/probe/either", headers=bearer(ACME_TOKEN))
+def test_neither_scope_is_refused_with_both(probes: TestClient) -> None:
+    response = probes.get("/core/v1/probe/either", headers=bearer(ACME_TOKEN))
     error = assert_error(response, 403, "scope_not_granted")
     assert error["detail"] == {"scopes": ["ip_addresses:read", "virtual_machines"]}
 
 
-def test_no_scope_required_still_requires_authentication(probe: TestClient) -> None:
-    assert probe.get("/core/v1/probe/open", headers=bearer(ACME_TOKEN)).status_code == 200
-    assert_error(probe.get("/core/v1/probe/open"), 400, "missing_api_token")
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
+def test_no_scope_required_still_requires_authentication(probes: TestClient) -> None:
+    assert probes.get("/core/v1/probe/open", headers=bearer(ACME_TOKEN)).status_code == 200
+    assert_error(probes.get("/core/v1/probe/open"), 400, "missing_api_token")

@@ -19,7 +19,7 @@ from katapult_ipam.api.arguments import ArgumentSet
 from katapult_ipam.app import create_app
 from katapult_ipam.config import Settings
 from katapult_ipam.domain.lookups import Lookup
-from tests.api.test_allocate_ip import PATH, assert_error, refused
+from tests.support.api import PATH, assert_error, bearer, refused
 from tests.support.world import ACME_TOKEN, World
 
 JSON = {"Content-Type": "application/json"}
@@ -57,7 +57,7 @@ def raw_query_client(settings: Settings, world: World) -> Iterator[TestClient]:
         await app(scope, receive, send)
 
     with TestClient(raw_query, raise_server_exceptions=False) as client:
-        client.headers["Authorization"] = f"Bearer {ACME_TOKEN}"
+        client.headers.update(bearer(ACME_TOKEN))
         yield client
 
 

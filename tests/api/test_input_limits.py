@@ -9,15 +9,11 @@ These tests are meant for both backends; on SQLite they pass with or without the
 
 from __future__ import annotations
 
-import json
 import string
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
-from jwt.algorithms import RSAAlgorithm
 from sqlalchemy import Engine, select
 from starlette.testclient import TestClient
 
@@ -40,8 +36,7 @@ from katapult_ipam.limits import (
 )
 from katapult_ipam.store import models as m
 from katapult_ipam.store.loader import load_inventory
-from tests.api.test_allocate_ip import PATH, assert_error
-from tests.api.test_signed_identities import AUDIENCE, ISSUER, access_token
+from tests.support.api import PATH, access_token, assert_error, bearer
 from tests.support.world import World, standard_inventory
 
 
@@ -91,28 +86,10 @@ def test_a_longer_request_id_is_replaced_by_one_of_ours(client: TestClient, worl
 # -- the subject of an OAuth2 access token -------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def issuer_key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
 @pytest.fixture
-def oauth2_client(
-    settings: Settings, world: World, tmp_path: Path, issuer_key: rsa.RSAPrivateKey
-) -> Iterator[TestClient]:
-    jwk = RSAAlgorithm.to_jwk(issuer_key.public_key(), as_dict=True)
-    jwks = tmp_path / "jwks.json"
-    jwks.write_text(json.dumps({"keys": [{**jwk, "kid": "k1", "use": "sig", "alg": "RS256"}]}))
-    oauth2 = settings.model_copy(
-        update={"oauth2_issuer": ISSUER, "oauth2_audience": AUDIENCE,
-                "oauth2_jwks_file": str(jwks)}
-    )  # fmt: skip
-    with TestClient(create_app(oauth2), raise_server_exceptions=False) as client:
+def oauth2_client(oauth2_settings: Settings, world: World) -> Iterator[TestClient]:
+    with TestClient(create_app(oauth2_settings), raise_server_exceptions=False) as client:
         yield client
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def test_the_longest_oauth2_subject_is_kept_in_the_audit_log(

@@ -6,21 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
 from starlette.testclient import TestClient
 
 from katapult_ipam.api.endpoints import ENDPOINTS
-
-OFFICIAL = (
-    Path(__file__).resolve().parents[3] / "shared/reference/katapult-core-openapi-2.68.0.json"
-)
-
-
-@pytest.fixture(scope="module")
-def official() -> dict[str, Any]:
-    if not OFFICIAL.exists():
-        pytest.skip(f"the official document is not at {OFFICIAL}")
-    return dict(json.loads(OFFICIAL.read_text()))
 
 
 def test_the_served_document_is_a_subset_of_the_official_one(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,48 +10,19 @@ from typing import Any
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
-from jwt.algorithms import RSAAlgorithm
 from starlette.testclient import TestClient
 
 from katapult_ipam.app import create_app
 from katapult_ipam.auth.capabilities import CapabilitiesKeys, issue_capabilities_token
 from katapult_ipam.config import Settings
-from tests.api.test_allocate_ip import PATH, assert_error
+from tests.support.api import KEY_ID, PATH, PREFIX, access_token, assert_error, bearer
 from tests.support.world import ACME_TOKEN, GLOBEX_TOKEN, World
-
-ISSUER = "https://identity.test.invalid"
-AUDIENCE = "katapult-ipam-test"
-PREFIX = "api.katapult.io/core/v1/"
-
-
-@pytest.fixture(scope="module")
-def issuer_key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-@pytest.fixture
-def oauth2_settings(settings: Settings, tmp_path: Path, issuer_key: Any) -> Settings:
-    jwk = RSAAlgorithm.to_jwk(issuer_key.public_key(), as_dict=True)
-    jwks = tmp_path / "jwks.json"
-    jwks.write_text(json.dumps({"keys": [{**jwk, "kid": "k1", "use": "sig", "alg": "RS256"}]}))
-    return settings.model_copy(
-        update={"oauth2_issuer": ISSUER, "oauth2_audience": AUDIENCE,
-                "oauth2_jwks_file": str(jwks)}
-    )  # fmt: skip
 
 
 @pytest.fixture
 def api(oauth2_settings: Settings, world: World) -> Iterator[TestClient]:
     with TestClient(create_app(oauth2_settings), raise_server_exceptions=False) as client:
         yield client
-
-
-def access_token(key: Any, organizations: Any, scope: str = f"{PREFIX}ip_addresses",
-                 **claims: Any) -> str:  # fmt: skip
-    now = int(datetime.now(UTC).timestamp())
-    payload = {"iss": ISSUER, "aud": AUDIENCE, "sub": "user-1", "iat": now, "exp": now + 300,
-               "scope": scope, "organizations": organizations, **claims}  # fmt: skip
-    return jwt.encode(payload, key, algorithm="RS256", headers={"kid": "k1"})
 
 
 def capabilities_token(settings: Settings, organization_id: str, scopes: list[str],
@@ -81,7 +51,7 @@ def allocate(client: TestClient, token: str, world: World, vm: str, address: str
     return client.post(
         PATH,
         json={"virtual_machine": {"id": world.vm(vm)}, "ip_address": {"address": address}},
-        headers={"Authorization": f"Bearer {token}"},
+        headers=bearer(token),
     )
 
 
@@ -189,7 +159,7 @@ def test_a_bad_oauth2_token(
     if claims.get("sub", "") is None:
         payload = jwt.decode(token, options={"verify_signature": False})
         del payload["sub"]
-        token = jwt.encode(payload, issuer_key, algorithm="RS256", headers={"kid": "k1"})
+        token = jwt.encode(payload, issuer_key, algorithm="RS256", headers={"kid": KEY_ID})
     error = assert_error(allocate(api, token, world, "web-1", "192.0.2.10"), 403,
                          "invalid_api_token")  # fmt: skip
     assert reason in error["detail"]["details"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from starlette.testclient import TestClient
 
+from tests.support.api import PATH
 from tests.support.world import World
 
 
@@ -29,14 +30,14 @@ def test_in_the_path_segment(client: TestClient, world: World) -> None:
 def test_in_the_query_string(client: TestClient, world: World) -> None:
     before = world.snapshot()
     response = client.post(
-        "/core/v1/virtual_machines/_/allocate_ip",
+        PATH,
         params={"virtual_machine[id]": world.vm("web-1"), "ip_address[id]": "ip_\x00"},
     )
     assert (response.status_code, response.json()["error"]["code"]) == (
         404, "ip_address_not_found",
     ), response.text  # fmt: skip
     response = client.post(
-        "/core/v1/virtual_machines/_/allocate_ip",
+        PATH,
         params={"virtual_machine[fqdn]": "a\x00b", "ip_address[address]": "192.0.2.10"},
     )
     assert (response.status_code, response.json()["error"]["code"]) == (

@@ -1,8 +1,9 @@
-"""Extra inventory, requests and database reads for the integration tests."""
+"""Extra inventory, requests, raw HTTP and database reads for the integration tests."""
 
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -15,6 +16,7 @@ from sqlalchemy import Engine, func, select
 from katapult_ipam.inventory import parse_inventory
 from katapult_ipam.store import models as m
 from katapult_ipam.store.loader import load_inventory
+from tests.integration.server import RunningServer
 
 NETWORK = "uk-lon-01-public"
 VIRTUAL_MACHINE = "VirtualMachine"
@@ -146,7 +148,8 @@ class Answer:
     @property
     def error_code(self) -> str | None:
         if isinstance(self.body, dict) and isinstance(self.body.get("error"), dict):
-            return self.body["error"].get("code")
+            code: str | None = self.body["error"].get("code")
+            return code
         return None
 
 
@@ -192,3 +195,38 @@ def assert_clean_log(log: str) -> None:
         elif "Traceback" in line or line.startswith(("ERROR", "CRITICAL")):
             bad.append(line)
     assert not bad, "the server logged errors:\n" + log
+
+
+# -- raw HTTP on a socket ----------------------------------------------------------------
+
+
+def exchange(
+    server: RunningServer, raw: bytes, timeout: float = 10.0
+) -> tuple[int, dict[str, str], bytes]:
+    """Send raw bytes, read one response: (status, headers, body)."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=timeout) as sock:
+        sock.sendall(raw)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = sock.recv(65536)
+            assert chunk, f"the connection closed without an answer: {data!r}"
+            data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split(" ")[1])
+        headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+        length = int(headers.get("content-length", "0"))
+        while len(body) < length:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            body += chunk
+    return status, headers, body
+
+
+def envelope(status: int, headers: dict[str, str], body: bytes) -> dict[str, Any]:
+    assert headers["content-type"] == "application/json", (status, body[:200])
+    assert headers["x-api-schema"] == "json-error"
+    parsed = json.loads(body)
+    assert parsed["error"]["code"] == parsed["code"]
+    return dict(parsed["error"])

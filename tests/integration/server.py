@@ -26,6 +26,7 @@ from pathlib import Path
 import httpx2
 import pytest
 
+from tests.support.api import bearer
 from tests.support.world import ACME_TOKEN, RDNS_ZONE
 
 HOST = "127.0.0.1"
@@ -61,7 +62,7 @@ class RunningServer:
         """A client authenticated as Acme; one may share it between threads."""
         return httpx2.Client(
             base_url=self.url,
-            headers={"Authorization": f"Bearer {ACME_TOKEN}"},
+            headers=bearer(ACME_TOKEN),
             timeout=timeout,
             limits=httpx2.Limits(
                 max_connections=connections,

@@ -25,12 +25,11 @@ from katapult_ipam.app import create_app
 from katapult_ipam.config import Settings
 from katapult_ipam.store import migrate
 from katapult_ipam.store.database import create_database_engine
+from tests.support.api import PATH, bearer
 from tests.support.databases import backend_url
 from tests.support.world import ACME_TOKEN, RDNS_ZONE, load_standard
 
 pytestmark = pytest.mark.slow
-
-PATH = "/core/v1/virtual_machines/_/allocate_ip"
 
 
 def _binaries() -> Path | None:
@@ -113,7 +112,7 @@ def test_the_service_answers_503_while_the_database_is_down_and_recovers(
     engine.dispose()
 
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
-        client.headers["Authorization"] = f"Bearer {ACME_TOKEN}"
+        client.headers.update(bearer(ACME_TOKEN))
         assert _allocate(client, "192.0.2.10")[0] == 200
 
         private_postgres.stop()

@@ -7,41 +7,15 @@ is left exactly as it was.
 from __future__ import annotations
 
 import json
-import socket
-from typing import Any
 
 import pytest
 
+from tests.integration.helpers import envelope, exchange
 from tests.integration.server import RunningServer, ServerFactory
+from tests.support.api import PATH
 from tests.support.world import ACME_TOKEN, World
 
 pytestmark = pytest.mark.slow
-
-PATH = "/core/v1/virtual_machines/_/allocate_ip"
-
-
-def exchange(
-    server: RunningServer, raw: bytes, timeout: float = 10.0
-) -> tuple[int, dict[str, str], bytes]:
-    """Send raw bytes, read one response: (status, headers, body)."""
-    with socket.create_connection(("127.0.0.1", server.port), timeout=timeout) as sock:
-        sock.sendall(raw)
-        data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = sock.recv(65536)
-            assert chunk, f"the connection closed without an answer: {data!r}"
-            data += chunk
-        head, _, body = data.partition(b"\r\n\r\n")
-        lines = head.decode("latin-1").split("\r\n")
-        status = int(lines[0].split(" ")[1])
-        headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
-        length = int(headers.get("content-length", "0"))
-        while len(body) < length:
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            body += chunk
-    return status, headers, body
 
 
 def request(body: bytes, *, content_type: str = "application/json", extra: str = "",
@@ -53,14 +27,6 @@ def request(body: bytes, *, content_type: str = "application/json", extra: str =
         "Connection: close\r\n\r\n"
     )
     return head.encode("latin-1") + body
-
-
-def envelope(status: int, headers: dict[str, str], body: bytes) -> dict[str, Any]:
-    assert headers["content-type"] == "application/json", (status, body[:200])
-    assert headers["x-api-schema"] == "json-error"
-    parsed = json.loads(body)
-    assert parsed["error"]["code"] == parsed["code"]
-    return dict(parsed["error"])
 
 
 @pytest.fixture

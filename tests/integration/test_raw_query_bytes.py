@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import pytest
 
+from tests.integration.helpers import envelope, exchange
 from tests.integration.server import RunningServer, ServerFactory
-from tests.integration.test_malformed_http import envelope, exchange
+from tests.support.api import PATH
 from tests.support.world import ACME_TOKEN, World
 
 pytestmark = pytest.mark.slow
-
-PATH = "/core/v1/virtual_machines/_/allocate_ip"
 
 
 def post(target: bytes) -> bytes:

@@ -9,12 +9,12 @@ import httpx2
 import pytest
 
 from tests.integration.server import ServerFactory
+from tests.support.api import PATH, bearer
 from tests.support.world import ACME_TOKEN
 
 pytestmark = pytest.mark.slow
 
 PERMITTED = 40
-PATH = "/core/v1/virtual_machines/_/allocate_ip"
 
 
 def _wait_for_a_fresh_window(margin: float = 8.0) -> None:
@@ -39,7 +39,7 @@ def test_workers_together_never_exceed_the_limit(start_server: ServerFactory) ->
     def one(_: int) -> httpx2.Response:
         # A fresh connection each time, so the kernel spreads them over the workers.
         with httpx2.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=15) as client:
-            return client.post(PATH, json=body, headers={"Authorization": f"Bearer {ACME_TOKEN}"})
+            return client.post(PATH, json=body, headers=bearer(ACME_TOKEN))
 
     _wait_for_a_fresh_window()
     with ThreadPoolExecutor(max_workers=16) as pool:
@@ -66,9 +66,7 @@ def test_without_redis_each_worker_counts_alone(start_server: ServerFactory) -> 
 
     def one(_: int) -> int:
         with httpx2.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=15) as client:
-            response = client.post(
-                PATH, json=body, headers={"Authorization": f"Bearer {ACME_TOKEN}"}
-            )
+            response = client.post(PATH, json=body, headers=bearer(ACME_TOKEN))
             return response.status_code
 
     _wait_for_a_fresh_window()

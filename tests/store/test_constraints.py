@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import pytest
-from sqlalchemy import Engine, MetaData, delete, insert, select, update
+from sqlalchemy import Engine, MetaData, Table, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import Executable
 
@@ -26,10 +26,11 @@ from katapult_ipam.store import models as m
 from katapult_ipam.store.loader import load_inventory
 from tests.support.world import World, standard_inventory
 
-ips = m.IPAddress.__table__
-nics = m.NetworkInterface.__table__
-vms = m.VirtualMachine.__table__
-subnets = m.Subnet.__table__
+# Tables, not the FromClause mypy sees in ``__table__``: insert/update/delete take them.
+ips = cast(Table, m.IPAddress.__table__)
+nics = cast(Table, m.NetworkInterface.__table__)
+vms = cast(Table, m.VirtualMachine.__table__)
+subnets = cast(Table, m.Subnet.__table__)
 NOW = datetime(2026, 11, 27, tzinfo=UTC)
 
 

@@ -13,7 +13,6 @@ from katapult_ipam.store.errors import (
     CommitUncertain,
     StoreUnavailable,
     describe,
-    is_lock_conflict,
     is_outage,
 )
 
@@ -82,7 +81,6 @@ def test_postgresql_conditions(engine: Engine) -> None:
         holder.rollback()
         holder.close()
     assert is_outage(locked)
-    assert is_lock_conflict(locked)
     assert "55P03" in describe(locked)
 
     victim = psycopg.connect(engine.url.set(drivername="postgresql").render_as_string(False))
@@ -95,3 +93,21 @@ def test_postgresql_conditions(engine: Engine) -> None:
 
     refused = raised(lambda: psycopg.connect("host=127.0.0.1 port=1 connect_timeout=1"))
     assert is_outage(refused)
+
+
+def test_a_database_that_only_reads_is_an_outage(engine: Engine) -> None:
+    # A PostgreSQL standby or failover, a read-only SQLite file: come back later.
+    if engine.dialect.name == "sqlite":
+        path = engine.url.database or ""
+        read_only = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        error = raised(lambda: read_only.execute("DELETE FROM service_flags"))
+        read_only.close()
+    else:
+        with engine.connect() as connection:
+            connection.execute(text("SET default_transaction_read_only = on"))
+            connection.commit()
+            error = raised(lambda: connection.execute(text("DELETE FROM service_flags")))
+            connection.rollback()
+            connection.execute(text("SET default_transaction_read_only = off"))
+            connection.commit()
+    assert is_outage(error), describe(error)

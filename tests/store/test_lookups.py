@@ -6,6 +6,7 @@ Another organization's object is not found, exactly like one that does not exist
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any, TypeVar
 
 import pytest
@@ -70,12 +71,12 @@ def refused(engine: Engine, job: Callable[[Connection], Any], error: type[Except
 def test_organizations(engine: Engine, ids: Ids) -> None:
     mine = frozenset({ids.org("acme"), ids.org("frozen"), ids.org("newbie"), ids.org("both")})
     for lookup in (Lookup("id", ids.org("acme")), Lookup("sub_domain", "acme")):
-        found = resolve(engine, lambda c, lk=lookup: resolve_organization(c, mine, lk))
+        found = resolve(engine, partial(resolve_organization, organization_ids=mine, lookup=lookup))
         assert (found.id, found.sub_domain) == (ids.org("acme"), "acme")
     for lookup in (Lookup("sub_domain", "globex"), Lookup("id", ids.org("globex"))):
         refused(
             engine,
-            lambda c, lk=lookup: resolve_organization(c, mine, lk),
+            partial(resolve_organization, organization_ids=mine, lookup=lookup),
             domain.OrganizationNotFound,
         )
     for name, error in [
@@ -85,7 +86,7 @@ def test_organizations(engine: Engine, ids: Ids) -> None:
         ("nobody", domain.OrganizationNotFound),
     ]:
         lookup = Lookup("sub_domain", name)
-        refused(engine, lambda c, lk=lookup: resolve_organization(c, mine, lk), error)
+        refused(engine, partial(resolve_organization, organization_ids=mine, lookup=lookup), error)
     # A suspended organization that is not the caller's is simply not found.
     refused(
         engine,
@@ -123,9 +124,7 @@ def test_a_data_center_id_may_be_dc_or_loc(engine: Engine) -> None:
     ]
     load(engine, data)
     for dc_id in ("loc_UUhPmoCbpic6UX0Y", "dc_TfDSMyVYoS3fJnSt"):
-        assert (
-            resolve(engine, lambda c, i=dc_id: resolve_data_center(c, Lookup("id", i))).id == dc_id
-        )
+        assert resolve(engine, partial(resolve_data_center, lookup=Lookup("id", dc_id))).id == dc_id
 
 
 def test_virtual_machines_and_ip_addresses(engine: Engine, ids: Ids) -> None:
@@ -140,13 +139,18 @@ def test_virtual_machines_and_ip_addresses(engine: Engine, ids: Ids) -> None:
         domain.VirtualMachineNotFound,
     )
     found = resolve(
-        engine, lambda c: resolve_ip_address(c, ids.org("acme"), Lookup("address", "192.0.2.99"))
+        engine,
+        lambda c: resolve_ip_address(
+            c, frozenset({ids.org("acme")}), Lookup("address", "192.0.2.99")
+        ),
     )
     assert found.id == ids.ip("192.0.2.99")
     assert found.subnet.rdns_zone == "rdns.example.org"
     refused(
         engine,
-        lambda c: resolve_ip_address(c, ids.org("acme"), Lookup("id", ids.ip("192.0.2.50"))),
+        lambda c: resolve_ip_address(
+            c, frozenset({ids.org("acme")}), Lookup("id", ids.ip("192.0.2.50"))
+        ),
         domain.IPAddressNotFound,
     )
 
@@ -210,3 +214,27 @@ def test_each_lookup_declares_the_api_error_of_every_refusal_its_resolver_raises
     for lookup, refusals in declared:
         assert set(lookup.errors) == refusals, lookup.name
         assert all(error.status in (403, 404, 406) for error in lookup.errors.values())
+
+
+@pytest.mark.parametrize(
+    "lookup_set",
+    [
+        lookups.ORGANIZATION,
+        lookups.VIRTUAL_MACHINE,
+        lookups.IP_ADDRESS,
+        lookups.DATA_CENTER,
+        lookups.NETWORK,
+        lookups.NETWORK_INTERFACE,
+        lookups.TRASH_OBJECT,
+    ],
+    ids=lambda lookup_set: lookup_set.name,
+)
+def test_each_lookup_resolves_through_its_own_resolver_and_declares_its_refusals(
+    engine: Engine, ids: Ids, lookup_set: Any
+) -> None:
+    acme = frozenset({ids.org("acme")})
+    for key in lookup_set.keys:
+        with engine.connect() as connection, pytest.raises(Exception) as caught:  # noqa: PT011
+            lookup_set.resolve(connection, acme, Lookup(key, "nothing-has-this-name"))
+        # Whatever the resolver refuses with is declared, so an endpoint answers it.
+        assert lookup_set.api_error_for(caught.value) is not None, (key, caught.value)

@@ -6,11 +6,13 @@ import asyncio
 import sqlite3
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import Connection
 
+from katapult_ipam.store.driver import DriverStatement
 from katapult_ipam.store.errors import is_outage
 from katapult_ipam.store.reads import ReadRunner
 from katapult_ipam.store.transactions import TransactionRunner, create_transaction_runner
@@ -52,13 +54,24 @@ def test_a_read_runs_off_the_event_loop(reads: ReadRunner) -> None:
     assert asyncio.run(scenario()).startswith("reads")
 
 
+def test_a_read_runs_the_hot_path_statements(reads: ReadRunner) -> None:
+    statement = DriverStatement("SELECT value FROM probe")
+
+    def rows(connection: Connection) -> list[dict[str, Any]]:
+        return statement.rows(connection, {})
+
+    assert asyncio.run(reads.run(rows)) == [{"value": 1}]
+
+
 def test_a_read_cannot_write(reads: ReadRunner, engine: Engine) -> None:
     def write(connection: Connection) -> None:
         connection.execute(text("INSERT INTO probe (value) VALUES (2)"))
 
     with pytest.raises(Exception) as caught:  # noqa: PT011  # the backend's own error class
         asyncio.run(reads.run(write))
-    assert not is_outage(caught.value)  # a bug, not an outage
+    # The driver reports it as it reports a read-only database (a standby, a failover),
+    # which is an outage; that the write failed and stored nothing is what matters here.
+    assert is_outage(caught.value)
     with engine.connect() as connection:
         assert count(connection) == 1
 
@@ -125,3 +138,26 @@ def test_read_connections_never_return_read_only_to_the_pool(
     finally:
         for connection in connections:
             connection.close()
+
+
+def test_a_read_not_answered_in_time_is_an_outage_not_a_hang(engine: Engine) -> None:
+    from katapult_ipam.store.errors import StoreUnavailable
+
+    runner = ReadRunner(engine, threads=1, wait=0.2)
+    release = threading.Event()
+
+    def stuck(connection: Connection) -> None:
+        release.wait(5)
+
+    async def scenario() -> list[object]:
+        return list(
+            await asyncio.gather(runner.run(stuck), runner.run(count), return_exceptions=True)
+        )
+
+    try:
+        results = asyncio.run(scenario())
+    finally:
+        release.set()
+        runner.stop()
+    # Both waited beyond the limit: the running one and the one queued behind it.
+    assert all(isinstance(result, StoreUnavailable) for result in results), results

@@ -83,22 +83,6 @@ def explode(connection: Connection) -> None:
     raise RuntimeError("bug")
 
 
-def break_transaction(connection: Connection) -> None:
-    """A job that ends the batch's transaction under it, then fails (PostgreSQL: the
-    savepoint it ran after is gone, so the batch cannot go on)."""
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    cursor.execute("ROLLBACK")
-    cursor.close()
-    raise RuntimeError("broke the transaction")
-
-
-def breaker(engine: Engine) -> Job:
-    """A job that leaves its batch unable to go on: on SQLite, any job that fails after
-    writing (there is no savepoint to return to); on PostgreSQL, one whose savepoint is
-    gone."""
-    return explode if engine.dialect.name == "sqlite" else break_transaction
-
-
 def values(engine: Engine) -> list[int]:
     with engine.connect() as connection:
         return sorted(connection.execute(text("SELECT value FROM probe")).scalars())
@@ -155,9 +139,7 @@ def test_a_failing_job_is_kept_to_itself_and_the_others_run_once(
     connection: Connection, engine: Engine
 ) -> None:
     calls = Calls()
-    # On PostgreSQL even a job that wrote is rolled back to its own savepoint.
-    failing = fail_before_writing if engine.dialect.name == "sqlite" else explode
-    outcomes = run_batch(connection, [calls.insert(1), failing, calls.insert(2)])
+    outcomes = run_batch(connection, [calls.insert(1), fail_before_writing, calls.insert(2)])
     assert outcomes[0] == (True, 1)
     assert outcomes[2] == (True, 2)
     assert isinstance(outcomes[1][1], RuntimeError)
@@ -169,7 +151,7 @@ def test_a_broken_batch_runs_each_job_alone_and_stores_each_once(
     connection: Connection, engine: Engine
 ) -> None:
     calls = Calls()
-    outcomes = run_batch(connection, [calls.insert(1), breaker(engine), calls.insert(2)])
+    outcomes = run_batch(connection, [calls.insert(1), explode, calls.insert(2)])
     assert outcomes[0] == (True, 1)
     assert outcomes[2] == (True, 2)
     assert isinstance(outcomes[1][1], RuntimeError)
@@ -193,7 +175,7 @@ def test_an_ambiguous_commit_is_never_run_again(
     assert set(calls.count.values()) == {1}
 
 
-def test_a_job_that_lost_a_lock_to_another_batch_runs_again_alone(
+def test_a_job_that_lost_a_lock_within_a_batch_runs_again_alone(
     connection: Connection, engine: Engine
 ) -> None:
     if engine.dialect.name != "postgresql":
@@ -216,9 +198,22 @@ def test_a_job_that_lost_a_lock_to_another_batch_runs_again_alone(
     finally:
         release.join()
         holder.close()
-    assert outcomes == [(True, 1), (True, 3), (True, 2)]
-    assert calls.count == {"insert 1": 1, "bump": 2, "insert 2": 1}  # bump: batch, then alone
-    assert values(engine) == [2, 3, 9]  # bump ran after the batch that inserted 1 and 2
+    # The batch's short lock_timeout aborted it; nothing was committed, and each
+    # job then ran alone, bump waiting for the lock as long as it takes.
+    assert outcomes == [(True, 1), (True, 2), (True, 2)]
+    assert calls.count == {"insert 1": 2, "bump": 2, "insert 2": 1}
+    assert values(engine) == [2, 2, 9]  # each job's change stored exactly once
+
+
+def test_a_job_that_writes_and_refuses_inside_a_batch_leaves_the_others_stored_once(
+    connection: Connection, engine: Engine
+) -> None:
+    calls = Calls()
+    outcomes = run_batch(
+        connection, [calls.insert(1), write_then_refuse, calls.insert(2), refuse, calls.insert(3)]
+    )
+    assert [ok for ok, _ in outcomes] == [True, False, True, False, True]
+    assert values(engine) == [1, 2, 3]
 
 
 # -- the runners -----------------------------------------------------------------------------
@@ -270,7 +265,7 @@ def test_a_broken_sqlite_batch_is_rerun_one_job_per_flush_with_commits_off_the_l
 
     monkeypatch.setattr(engine.dialect, "do_commit", do_commit)
     jobs: list[Job] = [insert(value) for value in range(63)]
-    results = asyncio.run(gather(runner, [*jobs, breaker(engine)]))
+    results = asyncio.run(gather(runner, [*jobs, explode]))
     assert results[:-1] == list(range(63))
     assert isinstance(results[-1], RuntimeError)
     assert values(engine) == list(range(63))
@@ -292,3 +287,76 @@ def test_a_broken_flush_answers_its_callers_instead_of_leaving_them_waiting(
 
     with pytest.raises(RuntimeError):
         asyncio.run(scenario())
+
+
+def test_the_connection_counts_rows_written_by_every_kind_of_statement(
+    connection: Connection, engine: Engine
+) -> None:
+    from katapult_ipam.store.driver import DriverStatement, rows_written
+
+    with connection.begin():
+        start = rows_written(connection)
+        connection.execute(text("SELECT value FROM probe")).all()
+        DriverStatement("SELECT value FROM probe").rows(connection, {})
+        assert rows_written(connection) == start
+        connection.execute(text("INSERT INTO probe (value) VALUES (1), (2)"))
+        assert rows_written(connection) == start + 2
+        DriverStatement("UPDATE probe SET value = value + :n").execute(connection, {"n": 1}).close()
+        assert rows_written(connection) == start + 4
+        DriverStatement("DELETE FROM probe WHERE value < 0").execute(connection, {}).close()
+        assert rows_written(connection) == start + 4  # nothing matched: nothing written
+
+
+def test_a_lone_refusal_after_a_write_is_an_ordinary_answer(
+    runner: TransactionRunner, engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    with caplog.at_level(logging.WARNING, logger="katapult_ipam"):
+        results = asyncio.run(gather(runner, [write_then_refuse]))
+        after = asyncio.run(gather(runner, [insert(5)]))
+    assert isinstance(results[0], IPAlreadyAllocated)
+    assert after == [5]
+    assert values(engine) == [5]
+    assert not [r for r in caplog.records if "failed" in r.getMessage()]
+
+
+def test_a_transaction_sqlite_rolled_back_by_itself_is_run_again_job_by_job(
+    connection: Connection, engine: Engine
+) -> None:
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's automatic rollback")
+
+    def rollback_all(connection: Connection) -> None:
+        # As a full disk or an I/O error does: the whole transaction is rolled back,
+        # nothing is counted as changed, and the error is raised.
+        connection.execute(text("INSERT OR ROLLBACK INTO probe (value) VALUES (NULL)"))
+
+    calls = Calls()
+    outcomes = run_batch(connection, [calls.insert(1), rollback_all, calls.insert(2)])
+    assert outcomes[0] == (True, 1)
+    assert outcomes[2] == (True, 2)
+    assert not outcomes[1][0]
+    assert values(engine) == [1, 2]  # every success answered is stored
+
+
+def test_a_rerun_job_that_cannot_begin_fails_alone_and_the_committed_ones_keep_their_answer(
+    connection: Connection, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_begin = Connection.begin
+    begun: list[int] = []
+    lost = _lost_reply(engine)
+
+    def begin(self: Connection) -> Any:
+        begun.append(1)
+        if len(begun) == 4:  # the batch, insert 1 alone, explode alone, then insert 2 alone
+            raise lost
+        return real_begin(self)
+
+    monkeypatch.setattr(Connection, "begin", begin)
+    outcomes = run_batch(connection, [insert(1), explode, insert(2)])
+    monkeypatch.undo()
+    assert outcomes[0] == (True, 1)  # committed alone: its 200 stands
+    assert isinstance(outcomes[1][1], RuntimeError)
+    assert outcomes[2] == (False, lost)  # never started: its own error, nothing stored
+    assert values(engine) == [1]

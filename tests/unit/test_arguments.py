@@ -326,3 +326,19 @@ def test_error_builders_take_a_path_and_an_index() -> None:
         "The 'a.virtual_machine' argument is required but has not been provided"
     )
     assert missing_argument(argument).detail["path"] == ["virtual_machine"]
+
+
+def test_query_keys_deeper_than_rack_allows_name_nothing_and_cannot_exhaust_the_stack() -> None:
+    from katapult_ipam.api.arguments import deep_merge, parse_query_string
+
+    deep = "virtual_machine" + "[a]" * 995 + "=1"
+    assert parse_query_string(deep) == {}
+    assert parse_query_string("a" + "[b]" * 30 + "=1") != {}
+    body: dict[str, object] = {}
+    node = body
+    for _ in range(990):
+        child: dict[str, object] = {}
+        node["virtual_machine" if node is body else "a"] = child
+        node = child
+    # The merge recurses only as deep as both sides go, and the query is shallow.
+    assert deep_merge(parse_query_string(deep), body) == body

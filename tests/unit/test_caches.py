@@ -3,18 +3,11 @@
 from __future__ import annotations
 
 from katapult_ipam.auth.authenticator import TimedCache
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.support.clocks import FakeClock
 
 
 def test_a_value_is_believed_for_its_seconds_only() -> None:
-    clock = Clock()
+    clock = FakeClock(100.0)
     cache: TimedCache[str, int] = TimedCache(5, clock)
     cache.put("a", 1)
     clock.now += 4.9

@@ -6,9 +6,9 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from katapult_ipam.actions import Actor
 from katapult_ipam.api.context import Call, RenderContext
 from katapult_ipam.auth.identity import Identity
+from katapult_ipam.domain.actors import Actor
 
 IDENTITY = Identity(
     organization_ids=frozenset({"org_1"}),

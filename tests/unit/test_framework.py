@@ -7,37 +7,27 @@ from typing import Any
 import pytest
 
 from katapult_ipam.api.arguments import ArgumentSet
-from katapult_ipam.api.context import Call
 from katapult_ipam.api.endpoints import ENDPOINTS
 from katapult_ipam.api.errors import VIRTUAL_MACHINE_NOT_FOUND
 from katapult_ipam.api.framework import Endpoint, Router, domain_error_to_api
-from katapult_ipam.auth.identity import NO_SCOPE_REQUIRED, Scope, Scopes
+from katapult_ipam.auth.identity import NO_SCOPE_REQUIRED, Scope
 from katapult_ipam.domain.errors import IPAlreadyAllocated, VirtualMachineNotFound
-
-
-async def _nothing(call: Call, args: dict[str, Any]) -> dict[str, Any]:
-    return {}
-
-
-def endpoint(
-    path: str, method: str = "GET", scopes: Scopes = (Scope.IP_ADDRESSES,), name: str = ""
-) -> Endpoint:
-    return Endpoint(name or path, method, path, scopes, "", ArgumentSet(()), _nothing)
+from tests.support.endpoints import nothing, probe
 
 
 @pytest.mark.parametrize("scopes", [(), "ip_addresses", ("ip_addresses",), None,
                                     (Scope.IP_ADDRESSES, Scope.IP_ADDRESSES)])  # fmt: skip
 def test_an_endpoint_without_a_proper_scope_declaration_is_refused(scopes: Any) -> None:
     with pytest.raises(ValueError, match="scope"):
-        endpoint("x", scopes=scopes)
+        probe("x", scopes=scopes)
 
 
 def test_an_endpoint_must_say_its_scopes_even_when_there_are_none() -> None:
     with pytest.raises(TypeError, match="scopes"):
         Endpoint(name="x", method="GET", path="x", description="",  # type: ignore[call-arg]
-                 arguments=ArgumentSet(()), action=_nothing)  # fmt: skip
-    assert endpoint("x", scopes=NO_SCOPE_REQUIRED).scopes is NO_SCOPE_REQUIRED
-    assert endpoint("x", scopes=(Scope.IP_ADDRESSES, Scope.IP_ADDRESSES_READ)).scopes == (
+                 arguments=ArgumentSet(()), action=nothing)  # fmt: skip
+    assert probe("x", scopes=NO_SCOPE_REQUIRED).scopes is NO_SCOPE_REQUIRED
+    assert probe("x", scopes=(Scope.IP_ADDRESSES, Scope.IP_ADDRESSES_READ)).scopes == (
         "ip_addresses", "ip_addresses:read",
     )  # fmt: skip
 
@@ -54,7 +44,7 @@ def test_every_served_endpoint_is_declared_soundly() -> None:
 
 def test_domain_errors_map_to_declared_api_errors() -> None:
     declared = Endpoint(
-        "x", "GET", "x", (Scope.IP_ADDRESSES,), "", ArgumentSet(()), _nothing,
+        "x", "GET", "x", (Scope.IP_ADDRESSES,), "", ArgumentSet(()), nothing,
         errors={VirtualMachineNotFound: VIRTUAL_MACHINE_NOT_FOUND},
     )  # fmt: skip
     error = domain_error_to_api(declared, VirtualMachineNotFound("vm_1"))

@@ -8,16 +8,9 @@ import uuid
 from typing import Any
 
 from katapult_ipam.auth.rate_limit import InProcessRateLimiter, RedisRateLimiter
+from tests.support.clocks import FakeClock
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
-
-
-class FakeClock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_the_window_is_the_wall_clock_minute() -> None:

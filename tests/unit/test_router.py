@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from katapult_ipam.api.framework import Endpoint, Router
-from tests.unit.test_framework import endpoint as e
+from tests.support.endpoints import probe as e
 
 
 def test_slots_take_any_segment_and_literals_win() -> None:

@@ -45,6 +45,7 @@ from katapult_ipam.auth.keys import (
 from katapult_ipam.auth.oauth2 import OAuth2Verifier
 from katapult_ipam.config import Settings
 from katapult_ipam.tokens import new_secret
+from tests.support.clocks import FakeClock
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 CAP_ISSUER = "katapult-ipam"
@@ -619,7 +620,7 @@ def test_from_settings(jwks_file: Path, rsa_key: Any) -> None:
         oauth2_jwks_url="http://127.0.0.1:9/jwks.json",
     )
     assert OAuth2Verifier.from_settings(url) is not None
-    for broken in (
+    incomplete: list[dict[str, Any]] = [
         {"oauth2_jwks_file": str(jwks_file)},
         {"oauth2_audience": AUDIENCE},
         {
@@ -628,7 +629,8 @@ def test_from_settings(jwks_file: Path, rsa_key: Any) -> None:
             "oauth2_jwks_url": "https://login.example.test/jwks",
         },
         {"oauth2_audience": AUDIENCE, "oauth2_jwks_url": "file:///etc/passwd"},
-    ):
+    ]
+    for broken in incomplete:
         with pytest.raises(SignedTokenConfigError):
             OAuth2Verifier.from_settings(Settings(oauth2_issuer=ISSUER, **broken))
 
@@ -669,14 +671,6 @@ class JWKSServer:
         self.thread.join()
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def server(jwks: dict[str, Any]) -> Iterator[JWKSServer]:
     server = JWKSServer(jwks)
@@ -685,18 +679,18 @@ def server(jwks: dict[str, Any]) -> Iterator[JWKSServer]:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> FakeClock:
+    return FakeClock(1000.0)
 
 
 @pytest.fixture
-def url_verifier(server: JWKSServer, clock: Clock) -> OAuth2Verifier:
+def url_verifier(server: JWKSServer, clock: FakeClock) -> OAuth2Verifier:
     source = JWKSURL(server.url, timeout=2.0, clock=clock)
     return OAuth2Verifier(issuer=ISSUER, audience=AUDIENCE, jwks=source)
 
 
 def test_the_jwks_url_is_fetched_once_and_cached(
-    url_verifier: OAuth2Verifier, server: JWKSServer, clock: Clock, rsa_key: Any, ec_key: Any
+    url_verifier: OAuth2Verifier, server: JWKSServer, clock: FakeClock, rsa_key: Any, ec_key: Any
 ) -> None:
     assert server.fetches == 0  # nothing is fetched before the first token
     url_verifier.verify(access_token(rsa_key), now=NOW)
@@ -713,7 +707,7 @@ def test_the_jwks_url_is_fetched_once_and_cached(
 def test_an_unknown_kid_refreshes_the_jwks_but_not_every_time(
     url_verifier: OAuth2Verifier,
     server: JWKSServer,
-    clock: Clock,
+    clock: FakeClock,
     rsa_key: Any,
     jwks: dict[str, Any],
 ) -> None:
@@ -743,7 +737,7 @@ def test_an_unknown_kid_refreshes_the_jwks_but_not_every_time(
 
 
 def test_an_unreachable_jwks_keeps_the_keys_already_known(
-    url_verifier: OAuth2Verifier, server: JWKSServer, clock: Clock, rsa_key: Any
+    url_verifier: OAuth2Verifier, server: JWKSServer, clock: FakeClock, rsa_key: Any
 ) -> None:
     server.status = 500
     with pytest.raises(KeysUnavailable):

@@ -12,8 +12,8 @@ from typing import Protocol, TypeVar
 
 from sqlalchemy.engine import Connection
 
-from katapult_ipam.actions import Actor
 from katapult_ipam.auth.identity import Identity
+from katapult_ipam.domain.actors import Actor
 
 T = TypeVar("T")
 Job = Callable[[Connection], T]

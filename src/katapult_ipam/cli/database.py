@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy.exc import IntegrityError
 
 from katapult_ipam.config import Settings
 from katapult_ipam.inventory import InventoryError, read_inventory
@@ -21,6 +22,9 @@ def migrate_command() -> None:
     engine = create_database_engine(Settings())
     try:
         migrate.upgrade(engine)
+    except (migrate.MigrationError, IntegrityError) as error:
+        typer.echo(f"nothing was migrated: stored rows break a rule: {_rule(error)}", err=True)
+        raise typer.Exit(1) from None
     finally:
         engine.dispose()
     typer.echo("database is up to date")
@@ -34,12 +38,23 @@ def load(file: Annotated[Path, typer.Argument(help="Inventory YAML file.")]) -> 
     except InventoryError as error:
         typer.echo(f"nothing was loaded: {error}", err=True)
         raise typer.Exit(1) from None
+    except IntegrityError as error:
+        # The file asks for what the schema forbids, e.g. moving an interface that
+        # holds addresses to another network.
+        typer.echo(f"nothing was loaded: the database refused it: {_rule(error)}", err=True)
+        raise typer.Exit(1) from None
     finally:
         engine.dispose()
     for kind in sorted(set(report.created) | set(report.updated)):
         typer.echo(f"{kind}: {report.created[kind]} created, {report.updated[kind]} updated")
     for sub_domain, name, secret in report.new_secrets:
         typer.echo(f"new API token {sub_domain}/{name}: {secret}")
+
+
+def _rule(error: Exception) -> str:
+    """The first line of the database's refusal (it names the constraint), without values."""
+    original = getattr(error, "orig", None) or error
+    return str(original).strip().splitlines()[0] if str(original).strip() else type(error).__name__
 
 
 def maintenance(

@@ -10,6 +10,7 @@ from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.engine import Connection
 
 from katapult_ipam.ids import new_id
+from katapult_ipam.limits import NAME_MAX_LENGTH
 from katapult_ipam.store import models as m
 from katapult_ipam.store.queries import organizations
 from katapult_ipam.tokens import hash_secret, new_secret
@@ -40,6 +41,8 @@ def create_token(
     replace: bool = False,
 ) -> str:
     """Store a new token (or replace one of the same name) and return its secret."""
+    if not 0 < len(name) <= NAME_MAX_LENGTH or "\x00" in name:
+        raise AdminError(f"a token name is 1 to {NAME_MAX_LENGTH} characters, without NUL")
     try:
         networks = [ipaddress.ip_network(n, strict=False).compressed for n in allowed_networks]
     except ValueError as error:

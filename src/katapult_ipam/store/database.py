@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.pool import QueuePool
 
 from katapult_ipam.config import Settings
+from katapult_ipam.store.driver import count_rows_written, is_read
 
 SQLITE_BEGIN_OPTION = "sqlite_begin"
 
@@ -60,7 +61,7 @@ def _sqlite_engine(settings: Settings, pool_size: int | None) -> Engine:
 
 def _postgresql_engine(settings: Settings, pool_size: int | None) -> Engine:
     timeout_ms = int(settings.database_timeout * 1000)
-    return create_engine(
+    engine = create_engine(
         settings.database_url,
         pool_size=pool_size or 5,
         hide_parameters=True,
@@ -74,3 +75,19 @@ def _postgresql_engine(settings: Settings, pool_size: int | None) -> Engine:
             "options": f"-c lock_timeout={timeout_ms} -c synchronous_commit=on",
         },
     )
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _count_writes(
+        connection: Connection,
+        cursor: Any,
+        statement: str,
+        parameters: Any,
+        context: Any,
+        executemany: bool,
+    ) -> None:
+        # What a transaction job wrote decides whether its refusal needs undoing
+        # (store.transactions); SQLite counts by itself.
+        if not is_read(statement):
+            count_rows_written(connection.info, cursor.rowcount)
+
+    return engine

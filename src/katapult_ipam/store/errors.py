@@ -38,6 +38,7 @@ _OUTAGE_CODES = frozenset(
         "57014",  # query_canceled: statement_timeout ran out
         "40001",  # serialization_failure
         "40P01",  # deadlock_detected
+        "25006",  # read_only_sql_transaction: a standby, a failover, a read-only database
     }
 )
 # SQLite primary result codes that mean the file is busy or the disk is unwell.
@@ -48,6 +49,7 @@ _SQLITE_OUTAGE_CODES = frozenset(
         sqlite3.SQLITE_IOERR,
         sqlite3.SQLITE_FULL,
         sqlite3.SQLITE_CANTOPEN,
+        sqlite3.SQLITE_READONLY,
     }
 )
 
@@ -65,11 +67,6 @@ def sqlstate(error: BaseException) -> str | None:
     if isinstance(original, psycopg.Error):
         return original.sqlstate
     return None
-
-
-def is_lock_conflict(error: BaseException) -> bool:
-    """A lock was not had in time, or a deadlock was broken: the job may succeed alone."""
-    return sqlstate(error) in {"55P03", "40P01"}
 
 
 def is_outage(error: BaseException) -> bool:

@@ -20,6 +20,8 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
+from katapult_ipam.store.errors import StoreUnavailable
+
 T = TypeVar("T")
 ReadJob = Callable[[Connection], T]
 
@@ -27,17 +29,26 @@ ReadJob = Callable[[Connection], T]
 class ReadRunner:
     """Runs read-only jobs on ``threads`` worker threads, one connection each."""
 
-    def __init__(self, engine: Engine, threads: int = 2) -> None:
+    def __init__(self, engine: Engine, threads: int = 2, wait: float = 5.0) -> None:
         self._engine = engine
+        self._wait = wait
         self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="reads")
         self._local = threading.local()
         self._connections: list[Connection] = []
         self._lock = threading.Lock()
 
     async def run(self, job: ReadJob[T]) -> T:
-        """Run ``job`` in a read-only transaction and return its value."""
+        """Run ``job`` in a read-only transaction and return its value.
+
+        A job not answered within the wait fails with StoreUnavailable (one still
+        queued is never run; one running finishes unheard, which a read may)."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._run, job)
+        try:
+            return await asyncio.wait_for(
+                loop.run_in_executor(self._executor, self._run, job), self._wait
+            )
+        except TimeoutError:
+            raise StoreUnavailable("the database did not answer the read in time") from None
 
     def stop(self) -> None:
         self._executor.shutdown(wait=True)

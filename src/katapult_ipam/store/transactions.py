@@ -14,18 +14,19 @@ by many allocations. Two runners do this:
   connection, so network round trips never block the loop.
 
 A job that refuses (DomainError) or fails leaves nothing behind, whenever it
-wrote, and the other jobs of its batch go on: on PostgreSQL each job runs after
-a SAVEPOINT of its own and is rolled back to it; on SQLite a job that fails
-before writing needs no undoing, and one that fails after writing breaks the
-batch. A job that lost a lock to another batch (PostgreSQL's short lock_timeout
-in batches) is run again alone once its batch is done. If the batch breaks
-before COMMIT, nothing was committed and each job gets a transaction of its own
-(on SQLite one per turn of the event loop, each COMMIT on the commit thread). A COMMIT that fails
-has an unknown outcome: its jobs are never run again (a create would happen
-twice) and fail with CommitUncertain. Callers are answered only after COMMIT
-returned, so a successful answer always describes a durable change. A job that
-could not start within the configured wait is never run and fails with
-StoreUnavailable.
+wrote. The connection counts the rows written (``driver.rows_written``): a job
+that fails before writing simply fails and its batch goes on; one that fails
+after writing (or whose statement aborted a PostgreSQL transaction, such as a
+lock not had within a batch's short lock_timeout) breaks the batch, and as
+nothing of it was committed, each job is then run again in a transaction of its
+own, where a refusal rolls back all it did (on SQLite one job per turn of the
+event loop, each COMMIT on the commit thread). This costs nothing while jobs
+succeed, where a savepoint per job would cost a round trip each. A COMMIT that
+fails has an unknown outcome: its jobs are never run again (a create would
+happen twice) and fail with CommitUncertain. Callers are answered only after
+COMMIT returned, so a successful answer always describes a durable change. A
+job that could not start within the configured wait is never run and fails
+with StoreUnavailable.
 """
 
 from __future__ import annotations
@@ -44,23 +45,24 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
+import psycopg
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection, RootTransaction
 from sqlalchemy.exc import OperationalError
 
+from katapult_ipam.domain.errors import DomainError
 from katapult_ipam.store.database import SQLITE_BEGIN_OPTION
+from katapult_ipam.store.driver import rows_written
 from katapult_ipam.store.errors import (
     CommitUncertain,
     StoreUnavailable,
     describe,
     driver_error,
-    is_lock_conflict,
 )
 
 T = TypeVar("T")
 Job = Callable[[Connection], T]
 Outcome = tuple[bool, Any]  # (True, value) or (False, exception)
-RUN_AGAIN_ALONE = None  # the outcome of a batch job that must be run in a transaction of its own
 
 __all__ = [
     "CommitUncertain",
@@ -106,7 +108,7 @@ def connect(engine: Engine) -> Connection:
 
 
 def run_batch(connection: Connection, jobs: list[Job[Any]]) -> list[Outcome]:
-    """Run ``jobs`` in one transaction, each kept to itself by a savepoint."""
+    """Run ``jobs`` in one transaction; if a failure spoiled it, each job alone."""
     if len(jobs) == 1:
         return [run_alone(connection, jobs[0])]
     transaction = connection.begin()
@@ -121,28 +123,21 @@ def run_batch(connection: Connection, jobs: list[Job[Any]]) -> list[Outcome]:
         transaction.commit()
     except Exception as error:
         return [_uncertain(outcome, error) for outcome in outcomes]
-    return [
-        run_alone(connection, job) if outcome is RUN_AGAIN_ALONE else outcome
-        for job, outcome in zip(jobs, outcomes, strict=True)
-    ]
+    return outcomes
 
 
-def run_in_transaction(connection: Connection, jobs: list[Job[Any]]) -> list[Outcome | None]:
+def run_in_transaction(connection: Connection, jobs: list[Job[Any]]) -> list[Outcome]:
     """Run ``jobs`` inside the transaction the caller has begun and will end.
 
-    Raises only when the transaction itself is broken (a savepoint cannot be
-    rolled back to); the caller must then roll it back.
+    Raises TransactionBroken when a job's failure spoiled the transaction; the
+    caller must then roll it back and run the jobs again, each alone.
     """
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        if len(jobs) > 1 and connection.dialect.name == "postgresql":
-            # Two batches may lock the same rows in opposite orders. Rather than wait
-            # for PostgreSQL's deadlock detection (a second), give up quickly: the
-            # job is then run alone, which cannot deadlock.
-            cursor.execute("SET LOCAL lock_timeout = '50ms'")
-        return [_run_kept_apart(connection, cursor, job) for job in jobs]
-    finally:
-        cursor.close()
+    if len(jobs) > 1 and connection.dialect.name == "postgresql":
+        # Two batches may lock the same rows in opposite orders. Rather than wait
+        # for PostgreSQL's deadlock detection (a second), give up quickly: the
+        # jobs are then run one by one, which cannot deadlock.
+        connection.exec_driver_sql("SET LOCAL lock_timeout = '50ms'")
+    return [_run_kept_apart(connection, job) for job in jobs]
 
 
 class TransactionBroken(Exception):
@@ -153,43 +148,53 @@ class TransactionBroken(Exception):
         self.failure = failure
 
 
-def _run_kept_apart(connection: Connection, cursor: Any, job: Job[Any]) -> Outcome | None:
-    """One job of a batch: a refusal or failure leaves nothing of it behind.
+def _run_kept_apart(connection: Connection, job: Job[Any]) -> Outcome:
+    """One job of a batch: a refusal or failure must leave nothing of it behind.
 
-    PostgreSQL: the job runs after a SAVEPOINT of its own and is rolled back to
-    it. SQLite: no savepoint (it costs a statement journal per job); the
-    connection counts the rows changed, and a job that fails after changing any
-    breaks the batch, which is then run again job by job, as nothing of it has
-    been committed. A job that fails before writing simply fails.
+    A job that fails before writing anything simply fails, and the batch goes on.
+    One that fails after writing, or whose statement failed and so aborted a
+    PostgreSQL transaction, breaks the batch: nothing of the batch has been
+    committed, so each of its jobs is run again in a transaction of its own, where
+    a refusal rolls back everything the job did. Writes are counted by the
+    connection (``driver.rows_written``), so this costs nothing when jobs succeed.
     """
-    if connection.dialect.name == "sqlite":
-        before = _changes(connection)
-        try:
-            return True, job(connection)
-        except Exception as error:
-            if _changes(connection) != before:
-                raise TransactionBroken(error) from error
-            return False, error
-    cursor.execute("SAVEPOINT job")
+    before = rows_written(connection)
     try:
-        return True, job(connection)
+        outcome: Outcome = (True, job(connection))
     except Exception as error:
-        try:
-            cursor.execute("ROLLBACK TO SAVEPOINT job")
-        except Exception as broken:
-            raise TransactionBroken(error) from broken
-        return RUN_AGAIN_ALONE if is_lock_conflict(error) else (False, error)
+        if rows_written(connection) != before or _aborted(connection):
+            raise TransactionBroken(error) from error
+        outcome = (False, error)
+    if _ended(connection):
+        # SQLite rolls a whole transaction back by itself on some errors (a full
+        # disk, an I/O error, no memory); the statements after it would commit one
+        # by one. Nothing of the batch is stored: it must be run again, job by job.
+        failure = outcome[1] if not outcome[0] else RuntimeError("the transaction ended")
+        raise TransactionBroken(failure)
+    return outcome
 
 
-def _changes(connection: Connection) -> int:
-    """Rows changed so far on this SQLite connection, by every statement it ran."""
-    changes: int = connection.connection.dbapi_connection.total_changes  # type: ignore[union-attr]
-    return changes
+def _ended(connection: Connection) -> bool:
+    """The transaction is gone from under the batch (SQLite's automatic rollback)."""
+    if connection.dialect.name != "sqlite":
+        return False
+    return not connection.connection.dbapi_connection.in_transaction  # type: ignore[union-attr]
+
+
+def _aborted(connection: Connection) -> bool:
+    """PostgreSQL refuses every statement after a failed one until the transaction ends."""
+    if connection.dialect.name != "postgresql":
+        return False
+    info = connection.connection.dbapi_connection.info  # type: ignore[union-attr]
+    return bool(info.transaction_status == psycopg.pq.TransactionStatus.INERROR)
 
 
 def run_alone(connection: Connection, job: Job[Any]) -> Outcome:
-    """Run ``job`` in a transaction of its own."""
-    transaction = connection.begin()
+    """Run ``job`` in a transaction of its own; every failure is its outcome."""
+    try:
+        transaction = connection.begin()
+    except Exception as error:
+        return False, error  # never started: nothing of it was done
     try:
         value = job(connection)
     except Exception as error:
@@ -207,17 +212,13 @@ def _rollback(transaction: RootTransaction) -> None:
         transaction.rollback()
 
 
-def _uncertain(outcome: Outcome | None, error: Exception) -> Outcome:
-    """A job's outcome after its COMMIT failed: a failure stays itself (it was rolled
-    back to its savepoint); anything that may have been stored is uncertain."""
-    if outcome is not None and not outcome[0]:
+def _uncertain(outcome: Outcome, error: Exception) -> Outcome:
+    """A job's outcome after its COMMIT failed: a failure stays itself (it wrote
+    nothing); a success may or may not have been stored."""
+    if not outcome[0]:
         return outcome
-    if outcome is None:
-        # Rolled back to its savepoint and never run again: nothing of it is stored.
-        failure: Exception = StoreUnavailable("the database did not take the job in time")
-    else:
-        log.warning("commit failed; outcome unknown", extra={"error": describe(error)})
-        failure = CommitUncertain("the commit failed; the change may or may not be stored")
+    log.warning("commit failed; outcome unknown", extra={"error": describe(error)})
+    failure = CommitUncertain("the commit failed; the change may or may not be stored")
     failure.__cause__ = error
     return False, failure
 
@@ -321,8 +322,12 @@ class InlineTransactionRunner:
             # flushes, one COMMIT at a time on the commit thread: the loop never
             # does a batch's worth of fsyncs in a row.
             _rollback(transaction)
-            if len(batch) == 1:
-                self._fail(batch, error.failure if isinstance(error, TransactionBroken) else error)
+            failure = error.failure if isinstance(error, TransactionBroken) else error
+            if len(batch) == 1 and isinstance(failure, DomainError):
+                # A refusal after writing, alone: rolled back, an ordinary answer.
+                self._finish(batch, [(False, failure)])
+            elif len(batch) == 1:
+                self._fail(batch, failure)
             else:
                 self._requeue(batch, alone=True)
                 self._reschedule(0)
@@ -350,7 +355,7 @@ class InlineTransactionRunner:
         self,
         transaction: RootTransaction,
         batch: list[_Waiting],
-        outcomes: list[Outcome | None],
+        outcomes: list[Outcome],
         commit: asyncio.Future[None],
     ) -> None:
         self._committing = False
@@ -363,13 +368,10 @@ class InlineTransactionRunner:
             self._close()
         self._finish(batch, outcomes)
 
-    def _finish(self, batch: list[_Waiting], outcomes: list[Outcome | None]) -> None:
+    def _finish(self, batch: list[_Waiting], outcomes: list[Outcome]) -> None:
         self._current = []
-        again = [w for w, outcome in zip(batch, outcomes, strict=True) if outcome is None]
         for waiting, outcome in zip(batch, outcomes, strict=True):
-            if outcome is not None:
-                _settle(waiting.future, outcome)
-        self._requeue(again, alone=True)
+            _settle(waiting.future, outcome)
         if self._waiting:
             self._reschedule(0)
 

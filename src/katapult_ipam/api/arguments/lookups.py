@@ -9,15 +9,19 @@ declares ``potential_error`` on a lookup set, so endpoints need not repeat them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from sqlalchemy.engine import Connection
 
 from katapult_ipam.api.arguments.issues import invalid_argument
 from katapult_ipam.api.arguments.sets import Argument
 from katapult_ipam.api.errors import ErrorDefinition
 from katapult_ipam.domain.errors import DomainError
 from katapult_ipam.domain.lookups import Lookup
+
+Resolver = Callable[[Connection, frozenset[str], Lookup], Any]
 
 # What a lookup given only as nulls looks up: no id, FQDN or address is empty.
 NAMES_NOTHING = ""
@@ -37,6 +41,23 @@ class LookupArgumentSet:
     keys: tuple[str, ...]
     # The refusals resolving it may raise, and the API error each becomes.
     errors: Mapping[type[DomainError], ErrorDefinition] = field(default_factory=dict, hash=False)
+    # (connection, the caller's organization ids, lookup) -> the record, or a refusal.
+    resolver: Resolver | None = field(default=None, hash=False, compare=False)
+
+    def api_error_for(self, error: BaseException) -> ErrorDefinition | None:
+        """The API error a refusal raised by resolving this lookup becomes, if declared."""
+        for kind in type(error).__mro__:
+            if kind in self.errors:
+                return self.errors[kind]
+        return None
+
+    def resolve(
+        self, connection: Connection, organization_ids: frozenset[str], lookup: Lookup
+    ) -> Any:
+        """The object ``lookup`` names for these organizations, inside the caller's transaction."""
+        if self.resolver is None:
+            raise TypeError(f"{self.name} declares no resolver")
+        return self.resolver(connection, organization_ids, lookup)
 
     def parse_argument(
         self, value: Any, argument: Argument[Any], path: Sequence[str], index: int | None = None

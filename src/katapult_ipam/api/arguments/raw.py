@@ -56,8 +56,13 @@ def _split_key(name: str) -> list[str]:
     return [match.group(1), *_SUBKEY.findall(match.group(2))]
 
 
+# Deeper query keys name no argument of ours (Rack's own limit is 32 as well);
+# keeping them out also bounds the recursion of the deep merge with the body.
+MAX_QUERY_DEPTH = 32
+
+
 def _assign(target: dict[str, Any], keys: list[str], value: str | None) -> None:
-    if "" in keys[:-1]:
+    if "" in keys[:-1] or len(keys) > MAX_QUERY_DEPTH:
         return  # arrays of objects (``a[][b]=``) name no argument of ours
     is_array = keys[-1] == ""  # ``a[]=1&a[]=2`` -> {"a": ["1", "2"]}, as Rack parses it
     path = keys[:-1] if is_array else keys

@@ -36,23 +36,20 @@ ALLOCATE_IP = Endpoint(
         "Allocate an IP address to a virtual machine, "
         "automatically determining the network interface"
     ),
-    arguments=ArgumentSet(
-        (
-            Argument(
-                "virtual_machine",
-                lookups.VIRTUAL_MACHINE,
-                required=True,
-                description="The virtual machine to allocate the IP address to",
-                owner="AllocateIPEndpoint",
-            ),
-            Argument(
-                "ip_address",
-                lookups.IP_ADDRESS,
-                required=True,
-                description="The IP address to allocate",
-                owner="AllocateIPEndpoint",
-            ),
-        )
+    arguments=ArgumentSet.for_endpoint(
+        "CoreAPI/Endpoints/VirtualMachines/AllocateIPEndpoint",
+        Argument(
+            "virtual_machine",
+            lookups.VIRTUAL_MACHINE,
+            required=True,
+            description="The virtual machine to allocate the IP address to",
+        ),
+        Argument(
+            "ip_address",
+            lookups.IP_ADDRESS,
+            required=True,
+            description="The IP address to allocate",
+        ),
     ),
     action=_allocate_ip,
     openapi_operation="post:virtual_machine_allocate_ip",

@@ -94,12 +94,12 @@ def _ip_record(r: dict[str, Any]) -> IPAddressRecord:
 
 def find_ip_address(
     connection: Connection,
-    organization_id: str,
+    organization_ids: frozenset[str],
     *,
     id: str | None = None,
     address: str | None = None,
 ) -> IPAddressRecord | None:
-    """The organization's IP address with this id or (canonical) address."""
+    """The IP address with this id or (canonical) address, if one of these organizations'."""
     if not storable(id, address):
         return None
     if id is not None:
@@ -108,23 +108,23 @@ def find_ip_address(
         rows = _IP_BY_ADDRESS.rows(connection, {"key": address})
     else:
         return None
-    if not rows or rows[0]["organization_id"] != organization_id:
+    if not rows or rows[0]["organization_id"] not in organization_ids:
         return None
     return _ip_record(rows[0])
 
 
 def resolve_ip_address(
-    connection: Connection, organization_id: str, lookup: Lookup
+    connection: Connection, organization_ids: frozenset[str], lookup: Lookup
 ) -> IPAddressRecord:
-    """The IP address the lookup names in the organization, or IPAddressNotFound."""
+    """The IP address the lookup names in these organizations, or IPAddressNotFound."""
     if lookup.key == "id":
-        ip = find_ip_address(connection, organization_id, id=lookup.value)
+        ip = find_ip_address(connection, organization_ids, id=lookup.value)
     else:
         address = canonical_address(lookup.value)
         ip = (
             None
             if address is None
-            else find_ip_address(connection, organization_id, address=address)
+            else find_ip_address(connection, organization_ids, address=address)
         )
     if ip is None:
         raise IPAddressNotFound(lookup.value)

@@ -53,7 +53,10 @@ def resolve_network_interface(
     if row is None or row.organization_id not in organization_ids:
         raise NetworkInterfaceNotFound(lookup.value)
     rows = connection.execute(_ADDRESSES.where(_ip.c.network_interface_id == row.id)).all()
-    # Production lists them by subnet, then by address within a subnet (lifecycle-facts §1.4).
+    # Production lists them in its internal row order: by address within a subnet,
+    # subnets in the order they were created (lifecycle-facts §1.4). Creation order
+    # is not recorded here, so subnets go by id: stable, but not production's order
+    # across subnets. The endpoints that render this list decide it (lifecycle issue).
     addresses = sorted(rows, key=lambda a: (a.subnet_id, ipaddress.ip_address(a.address)))
     fqdn = row.fqdn.lower()
     return NetworkInterfaceRecord(
