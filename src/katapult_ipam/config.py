@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     # -- the authenticator ------------------------------------------------------
     # Requests per identity (or per client address, before authentication) per minute.
     rate_limit_per_minute: int = 1000
+    # For tests: the rate limit's clock stands still at this Unix time, so a burst never
+    # straddles the turn of a minute and Retry-After is exact. Unset: the system clock.
+    rate_limit_frozen_at: float | None = None
     # Shared rate limit counters; without it each process counts on its own.
     redis_url: str | None = None
     # Seconds a Redis call may take before this process counts on its own for a while.

@@ -80,8 +80,12 @@ class Services:
             engine, threads, settings.max_batch, settings.database_timeout
         )
         reads = ReadRunner(engine, settings.read_threads, settings.database_timeout)
+        frozen_at = settings.rate_limit_frozen_at
         limiter = create_rate_limiter(
-            settings.redis_url, settings.rate_limit_per_minute, settings.redis_timeout
+            settings.redis_url,
+            settings.rate_limit_per_minute,
+            settings.redis_timeout,
+            clock=time.time if frozen_at is None else lambda: frozen_at,
         )
         return cls(
             settings=settings,

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-import time
-import types
 from typing import Any
 
 import pytest
@@ -14,7 +12,6 @@ from starlette.testclient import TestClient
 
 from katapult_ipam import container
 from katapult_ipam.app import create_app
-from katapult_ipam.auth import authenticator
 from katapult_ipam.auth.rate_limit import InProcessRateLimiter, RateLimiter
 from katapult_ipam.config import Settings
 from katapult_ipam.inventory import parse_inventory
@@ -106,16 +103,6 @@ def test_a_trusted_proxy_is_believed_up_to_the_first_untrusted_hop(
 MINUTE_TURNS = 1_800_000_060.0  # a multiple of 60: the start of a window
 
 
-class _TimeOf(types.SimpleNamespace):
-    """The ``time`` module, but ``time()`` reads ``clock``."""
-
-    def __init__(self, clock: FakeClock) -> None:
-        super().__init__(time=clock)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(time, name)
-
-
 @pytest.fixture
 def rate_clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     """The rate limit's clock for the apps the test creates: 15 s before a minute turns,
@@ -129,8 +116,6 @@ def rate_clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
         return InProcessRateLimiter(permitted, clock)
 
     monkeypatch.setattr(container, "create_rate_limiter", in_process)
-    # The authenticator works Retry-After out with time.time(), not the limiter's clock.
-    monkeypatch.setattr(authenticator, "time", _TimeOf(clock))
     return clock
 
 

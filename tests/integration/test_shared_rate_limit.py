@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx2
@@ -15,13 +14,9 @@ from tests.support.world import ACME_TOKEN
 pytestmark = pytest.mark.slow
 
 PERMITTED = 40
-
-
-def _wait_for_a_fresh_window(margin: float = 8.0) -> None:
-    """The window is the wall-clock minute: don't start a burst just before it turns."""
-    left = 60 - time.time() % 60
-    if left < margin:
-        time.sleep(left + 0.05)
+# The servers' rate limit clock stands still 15 s before a minute turns: no burst
+# straddles a window, and Retry-After is exact.
+FROZEN = {"KATAPULT_IPAM_RATE_LIMIT_FROZEN_AT": "1800000045"}
 
 
 def test_workers_together_never_exceed_the_limit(start_server: ServerFactory) -> None:
@@ -32,6 +27,7 @@ def test_workers_together_never_exceed_the_limit(start_server: ServerFactory) ->
             # A loaded CI machine must not push a worker onto its own counter.
             "KATAPULT_IPAM_REDIS_TIMEOUT": "5",
             "KATAPULT_IPAM_RATE_LIMIT_PER_MINUTE": str(PERMITTED),
+            **FROZEN,
         },
     )
     body = {"virtual_machine": {"id": "vm_doesNotExist0000"}, "ip_address": {"id": "ip_x"}}
@@ -41,7 +37,6 @@ def test_workers_together_never_exceed_the_limit(start_server: ServerFactory) ->
         with httpx2.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=15) as client:
             return client.post(PATH, json=body, headers=bearer(ACME_TOKEN))
 
-    _wait_for_a_fresh_window()
     with ThreadPoolExecutor(max_workers=16) as pool:
         responses = list(pool.map(one, range(3 * PERMITTED)))
 
@@ -55,13 +50,15 @@ def test_workers_together_never_exceed_the_limit(start_server: ServerFactory) ->
     assert remaining == list(range(PERMITTED))  # each count handed out exactly once
     limited = next(r for r in responses if r.status_code == 429)
     assert limited.json()["error"]["detail"] == {"total_permitted": PERMITTED}
-    assert int(limited.headers["retry-after"]) >= 1
+    assert limited.headers["retry-after"] == "15"
 
 
 def test_without_redis_each_worker_counts_alone(start_server: ServerFactory) -> None:
     """The control: the same burst over per-process counters lets more through,
     which shows the burst really reaches several workers."""
-    server = start_server(workers=3, env={"KATAPULT_IPAM_RATE_LIMIT_PER_MINUTE": str(PERMITTED)})
+    server = start_server(
+        workers=3, env={"KATAPULT_IPAM_RATE_LIMIT_PER_MINUTE": str(PERMITTED), **FROZEN}
+    )
     body = {"virtual_machine": {"id": "vm_doesNotExist0000"}, "ip_address": {"id": "ip_x"}}
 
     def one(_: int) -> int:
@@ -69,7 +66,6 @@ def test_without_redis_each_worker_counts_alone(start_server: ServerFactory) -> 
             response = client.post(PATH, json=body, headers=bearer(ACME_TOKEN))
             return response.status_code
 
-    _wait_for_a_fresh_window()
     with ThreadPoolExecutor(max_workers=16) as pool:
         statuses = list(pool.map(one, range(3 * PERMITTED)))
     assert statuses.count(404) > PERMITTED

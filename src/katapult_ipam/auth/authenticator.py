@@ -144,7 +144,7 @@ class Authenticator:
         if not result.allowed:
             raise RATE_LIMIT_REACHED(
                 {"total_permitted": result.permitted},
-                headers={"retry-after": str(result.retry_after(time.time()))},
+                headers={"retry-after": str(result.retry_after())},
             )
 
     async def _identify(self, credentials: Credentials) -> Identity:

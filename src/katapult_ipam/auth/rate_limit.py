@@ -30,6 +30,7 @@ class RateLimitResult:
     permitted: int
     count: int
     reset_at: float  # when the window ends (unix seconds)
+    counted_at: float  # when this request was counted, by the limiter's clock
 
     @property
     def allowed(self) -> bool:
@@ -39,8 +40,9 @@ class RateLimitResult:
     def remaining(self) -> int:
         return max(0, self.permitted - self.count)
 
-    def retry_after(self, now: float) -> int:
-        return max(1, int(self.reset_at - now + 0.999))
+    def retry_after(self) -> int:
+        """Whole seconds until the window ends, at least one."""
+        return max(1, int(self.reset_at - self.counted_at + 0.999))
 
     def headers(self) -> dict[str, str]:
         return {
@@ -86,7 +88,7 @@ class InProcessRateLimiter:
                 self._counts = {}
             count = self._counts.get(key, 0) + 1
             self._counts[key] = count
-        return RateLimitResult(self.permitted, count, (window + 1) * WINDOW_SECONDS)
+        return RateLimitResult(self.permitted, count, (window + 1) * WINDOW_SECONDS, now)
 
     async def close(self) -> None:
         return None
@@ -143,15 +145,15 @@ class RedisRateLimiter:
                 extra={"error": type(error).__name__, "failures": self.failures},
             )
             return self._fallback.hit_now(key)
-        return RateLimitResult(self.permitted, count, (window + 1) * WINDOW_SECONDS)
+        return RateLimitResult(self.permitted, count, (window + 1) * WINDOW_SECONDS, now)
 
     async def close(self) -> None:
         await self._client.aclose()
 
 
 def create_rate_limiter(
-    redis_url: str | None, permitted: int, redis_timeout: float = 0.5
+    redis_url: str | None, permitted: int, redis_timeout: float = 0.5, clock: Clock = time.time
 ) -> RateLimiter:
     if redis_url:
-        return RedisRateLimiter(redis_url, permitted, timeout=redis_timeout)
-    return InProcessRateLimiter(permitted)
+        return RedisRateLimiter(redis_url, permitted, clock, timeout=redis_timeout)
+    return InProcessRateLimiter(permitted, clock)
