@@ -57,7 +57,5 @@ def allocate_ip(
     )
     return dataclasses.replace(
         ip,
-        allocation_type=allocation.VIRTUAL_MACHINE,
-        allocation_id=vm.id,
         allocated_to=AllocatedTo(allocation.VIRTUAL_MACHINE, vm.id, vm.name, vm.fqdn),
     )

@@ -14,6 +14,7 @@ from katapult_ipam.store import models as m
 from katapult_ipam.store.driver import DriverStatement
 from katapult_ipam.store.queries import audit, ip_addresses, tokens
 from tests.support.api import PATH, assert_error
+from tests.support.faults import lost_reply
 from tests.support.world import World
 
 
@@ -92,7 +93,7 @@ def test_a_commit_with_an_unknown_outcome_is_a_503_and_runs_once(
         real_commit(dbapi_connection)
         if armed:
             armed.clear()
-            raise _lost_reply(engine.dialect.name)
+            raise lost_reply(engine.dialect.name)
 
     monkeypatch.setattr(audit, "record_event", record_event)
     monkeypatch.setattr(engine.dialect, "do_commit", do_commit)
@@ -111,13 +112,3 @@ def test_a_commit_with_an_unknown_outcome_is_a_503_and_runs_once(
     committed = world.snapshot()
     assert client.post(PATH, json=body(world)).status_code == 200
     assert world.snapshot() == committed
-
-
-def _lost_reply(dialect: str) -> Exception:
-    if dialect == "sqlite":
-        import sqlite3
-
-        return sqlite3.OperationalError("disk I/O error")
-    import psycopg
-
-    return psycopg.OperationalError("server closed the connection unexpectedly")

@@ -21,6 +21,7 @@ from katapult_ipam.store.transactions import (
     create_transaction_runner,
     run_batch,
 )
+from tests.support.faults import lost_reply
 
 Job = Callable[[Connection], Any]
 
@@ -102,20 +103,10 @@ def commit_then_fail(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> list[st
     def do_commit(dbapi_connection: Any) -> None:
         real(dbapi_connection)
         threads.append(threading.current_thread().name)
-        raise _lost_reply(engine)
+        raise lost_reply(engine.dialect.name)
 
     monkeypatch.setattr(engine.dialect, "do_commit", do_commit)
     return threads
-
-
-def _lost_reply(engine: Engine) -> Exception:
-    if engine.dialect.name == "sqlite":
-        import sqlite3
-
-        return sqlite3.OperationalError("disk I/O error")
-    import psycopg
-
-    return psycopg.OperationalError("server closed the connection unexpectedly")
 
 
 # -- run_batch, called directly so the batch does not depend on timing --------------------
@@ -345,7 +336,7 @@ def test_a_rerun_job_that_cannot_begin_fails_alone_and_the_committed_ones_keep_t
 ) -> None:
     real_begin = Connection.begin
     begun: list[int] = []
-    lost = _lost_reply(engine)
+    lost = lost_reply(engine.dialect.name)
 
     def begin(self: Connection) -> Any:
         begun.append(1)

@@ -38,8 +38,6 @@ def address(allocated_to: AllocatedTo | None = None, zone: str | None = None) ->
         address="185.199.221.195",
         vip=False,
         label=None,
-        allocation_type=allocated_to.type if allocated_to else None,
-        allocation_id=allocated_to.id if allocated_to else None,
         allocated_to=allocated_to,
         network=PUBLIC,
         subnet=subnet,

@@ -9,6 +9,7 @@ A domain refusal carries what its error's ``detail`` needs (``error_detail``).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import singledispatch
 from typing import Any
@@ -198,6 +199,17 @@ VALIDATION_ERROR = ErrorDefinition(
 def validation_error(*messages: str) -> ApiError:
     """422 ``validation_error`` with ``detail`` ``{"errors": [...messages]}``."""
     return VALIDATION_ERROR({"errors": list(messages)})
+
+
+def declared_error(
+    declared: Mapping[type[DomainError], ErrorDefinition], error: BaseException
+) -> ErrorDefinition | None:
+    """The API error declared for ``error``'s class or its nearest base (as Starlette's
+    exception handlers are found, by MRO); None when nothing is declared."""
+    for kind in type(error).__mro__:
+        if kind in declared:
+            return declared[kind]
+    return None
 
 
 @singledispatch

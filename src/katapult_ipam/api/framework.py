@@ -14,7 +14,7 @@ from typing import Any
 
 from katapult_ipam.api.arguments import ArgumentSet, LookupArgumentSet
 from katapult_ipam.api.context import Call
-from katapult_ipam.api.errors import ApiError, ErrorDefinition, error_detail
+from katapult_ipam.api.errors import ApiError, ErrorDefinition, declared_error, error_detail
 from katapult_ipam.auth.identity import NO_SCOPE_REQUIRED, Scope, Scopes
 from katapult_ipam.domain.errors import DomainError
 
@@ -44,11 +44,7 @@ class Endpoint:
 
     def api_error_for(self, error: DomainError) -> ErrorDefinition | None:
         """The declared API error for a refusal: the endpoint's own, then its lookups'."""
-        declared = self.declared_errors()
-        for kind in type(error).__mro__:
-            if kind in declared:
-                return declared[kind]
-        return None
+        return declared_error(self.declared_errors(), error)
 
     def declared_errors(self) -> dict[type[DomainError], ErrorDefinition]:
         """Every refusal this endpoint may answer: its arguments' lookups' and its own."""

@@ -27,6 +27,7 @@ class DriverStatement:
         self._named = sql
         self._pyformat = _PARAMETER.sub(r"%(\1)s", sql)
         self._writes = not is_read(sql)
+        self._names: tuple[str, ...] | None = None
 
     def execute(self, connection: Connection, parameters: Mapping[str, Any]) -> Any:
         """Run it; return the driver's cursor."""
@@ -43,8 +44,11 @@ class DriverStatement:
         """Run it and return every row as a dict keyed by the column names (give each an AS)."""
         cursor = self.execute(connection, parameters)
         try:
-            names = [column[0] for column in cursor.description]
-            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+            if self._names is None:
+                # A statement's columns never change: read them once (psycopg builds
+                # its description afresh on every call).
+                self._names = tuple(column[0] for column in cursor.description)
+            return [dict(zip(self._names, row, strict=True)) for row in cursor.fetchall()]
         finally:
             cursor.close()
 

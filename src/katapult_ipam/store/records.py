@@ -69,11 +69,17 @@ class IPAddressRecord:
     address: str
     vip: bool
     label: str | None
-    allocation_type: str | None
-    allocation_id: str | None
-    allocated_to: AllocatedTo | None
+    allocated_to: AllocatedTo | None  # the schema's foreign keys guarantee it exists
     network: NetworkRecord
     subnet: SubnetRecord
+
+    @property
+    def allocation_type(self) -> str | None:
+        return self.allocated_to.type if self.allocated_to else None
+
+    @property
+    def allocation_id(self) -> str | None:
+        return self.allocated_to.id if self.allocated_to else None
 
     @property
     def allocated_fqdn(self) -> str | None:

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 
 from katapult_ipam.api.arguments.issues import invalid_argument
 from katapult_ipam.api.arguments.sets import Argument
-from katapult_ipam.api.errors import ErrorDefinition
+from katapult_ipam.api.errors import ErrorDefinition, declared_error
 from katapult_ipam.domain.errors import DomainError
 from katapult_ipam.domain.lookups import Lookup
 
@@ -46,10 +46,7 @@ class LookupArgumentSet:
 
     def api_error_for(self, error: BaseException) -> ErrorDefinition | None:
         """The API error a refusal raised by resolving this lookup becomes, if declared."""
-        for kind in type(error).__mro__:
-            if kind in self.errors:
-                return self.errors[kind]
-        return None
+        return declared_error(self.errors, error)
 
     def resolve(
         self, connection: Connection, organization_ids: frozenset[str], lookup: Lookup

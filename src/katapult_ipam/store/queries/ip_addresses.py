@@ -75,7 +75,7 @@ def _ip_record(r: dict[str, Any]) -> IPAddressRecord:
         r["subnet_rdns_zone"],
     )
     allocated_to = None
-    if r["allocation_type"] is not None and r["allocated_fqdn"] is not None:
+    if r["allocation_type"] is not None:
         allocated_to = AllocatedTo(
             r["allocation_type"], r["allocation_id"], r["allocated_name"], r["allocated_fqdn"]
         )
@@ -84,8 +84,6 @@ def _ip_record(r: dict[str, Any]) -> IPAddressRecord:
         address=r["address"],
         vip=bool(r["vip"]),
         label=r["label"],
-        allocation_type=r["allocation_type"],
-        allocation_id=r["allocation_id"],
         allocated_to=allocated_to,
         network=network,
         subnet=subnet,
