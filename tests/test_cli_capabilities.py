@@ -141,3 +141,58 @@ def test_the_public_key_can_be_listed_for_rotation(tmp_path: Path) -> None:
             token,
             issuer="katapult-ipam",
         )
+
+
+# -- S7: a longest lifetime, and revocation ---------------------------------------------------
+
+
+def test_s7_issue_refuses_a_ttl_beyond_the_maximum(env: dict[str, str], world: World) -> None:
+    args = ["capabilities", "issue", "--organization", "acme", "--scope", "ip_addresses"]
+    result = runner.invoke(app, [*args, "--ttl", "25h"], env=env)
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == (
+        "invalid value for --ttl: 25h is longer than the maximum, 1d"
+        " (KATAPULT_IPAM_CAPABILITIES_MAX_TTL)\n"
+    )
+    assert runner.invoke(app, [*args, "--ttl", "24h"], env=env).exit_code == 0
+    longer = {**env, "KATAPULT_IPAM_CAPABILITIES_MAX_TTL": str(2 * 24 * 3600)}
+    result = runner.invoke(app, [*args, "--ttl", "2d"], env=longer)
+    assert result.exit_code == 0, result.output
+
+
+def test_s7_verify_refuses_a_lifetime_beyond_the_maximum(tmp_path: Path) -> None:
+    from katapult_ipam.auth.capabilities import issue_capabilities_token
+
+    keys = CapabilitiesKeys.from_settings(Settings(signing_key_file=str(tmp_path / "k.pem")))
+    token = issue_capabilities_token(
+        keys, organization_id="org_x", scopes=["ip_addresses"], ttl=timedelta(days=2),
+        issuer="katapult-ipam", max_ttl=timedelta(days=2),
+    )  # fmt: skip
+    with pytest.raises(InvalidSignedToken, match="lifetime is longer than the maximum"):
+        verify_capabilities_token(keys, token, issuer="katapult-ipam")
+    claims = verify_capabilities_token(
+        keys, token, issuer="katapult-ipam", max_ttl=timedelta(days=2)
+    )
+    assert claims.organization_id == "org_x"
+    with pytest.raises(ValueError, match="longer than the maximum"):
+        issue_capabilities_token(
+            keys, organization_id="org_x", scopes=["ip_addresses"], ttl=timedelta(days=2),
+            issuer="katapult-ipam",
+        )  # fmt: skip
+
+
+def test_s7_revoke_sets_the_organizations_not_before(
+    env: dict[str, str], engine: Engine, world: World
+) -> None:
+    table = m.Organization.__table__
+    before = datetime.now(UTC)
+    result = runner.invoke(app, ["capabilities", "revoke", "--organization", "acme"], env=env)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("revoked every capabilities token of acme issued until ")
+    with engine.connect() as c:
+        rows = dict(c.execute(select(table.c.sub_domain, table.c.tokens_not_before)).all())
+    assert rows["acme"] is not None
+    assert rows["acme"] >= before
+    assert rows["globex"] is None
+    unknown = runner.invoke(app, ["capabilities", "revoke", "--organization", "nope"], env=env)
+    assert (unknown.exit_code, unknown.stderr) == (1, "no organization 'nope'\n")

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from importlib import resources
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -14,6 +15,7 @@ from starlette.routing import Route
 from katapult_ipam.api.endpoints import ENDPOINTS
 from katapult_ipam.api.framework import Router
 from katapult_ipam.api.handler import CORS_HEADERS, ApiHandler, route_not_found_response
+from katapult_ipam.api.request_ids import RequestIdMiddleware
 from katapult_ipam.config import Settings
 from katapult_ipam.container import Services
 from katapult_ipam.store.queries import flags
@@ -41,7 +43,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         try:
             # Through the write runner on purpose: ready means writes get through
             # (the SQLite write lock, the PostgreSQL write threads), not only reads.
-            await services.transactions.run(flags.ping)
+            await services.transactions.run(flags.ping_writable)
         except Exception:
             return Response(b'{"status":"unavailable"}', 503, media_type="application/json")
         return Response(b'{"status":"ok"}', media_type="application/json")
@@ -53,6 +55,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         return Response(schema, media_type="application/json", headers=CORS_HEADERS)
 
     async def not_found(request: Request) -> Response:
+        return route_not_found_response(request)
+
+    async def method_not_routed(request: Request, _: Exception) -> Response:
+        # A method outside the routes (TRACE, PROPFIND, POST /livez…): the same
+        # route_not_found envelope as an unknown path, not Starlette's text 405.
         return route_not_found_response(request)
 
     @asynccontextmanager
@@ -71,6 +78,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/core/v1/{path:path}", api.handle, methods=ALL_METHODS),
             Route("/{path:path}", not_found, methods=ALL_METHODS),
         ],
+        middleware=[Middleware(RequestIdMiddleware)],
+        exception_handlers={405: method_not_routed},
         lifespan=lifespan,
     )
     app.state.services = services

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import partial
 
 from sqlalchemy import Engine
@@ -99,10 +100,11 @@ class Services:
                     capabilities=CapabilitiesKeys.from_settings(settings),
                     capabilities_issuer=settings.capabilities_issuer,
                     oauth2=OAuth2Verifier.from_settings(settings),
+                    capabilities_max_ttl=timedelta(seconds=settings.capabilities_max_ttl),
                 ),
                 TokenCache(settings.token_cache_seconds),
             ),
-            proxies=TrustedProxies(settings.trusted_proxy_networks),
+            proxies=TrustedProxies(settings.trusted_proxy_networks, settings.forwarded_header),
             maintenance=MaintenanceSwitch(settings.maintenance, reads),
         )
 

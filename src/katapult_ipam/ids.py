@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import string
 
@@ -20,6 +21,16 @@ PREFIXES = {
     "trash_object": "trsh",
     "api_token": "tok",
 }
+
+
+# What an id looks like: a lower-case prefix, "_", letters and digits. A sub-domain
+# (a DNS label) never contains "_", so an organization reference is one or the other.
+ID_PATTERN = re.compile(r"[a-z]+_[A-Za-z0-9]+")
+
+
+def looks_like_id(value: str) -> bool:
+    """Whether ``value`` has the shape of an object id (it may still name nothing)."""
+    return ID_PATTERN.fullmatch(value) is not None
 
 
 # Bytes below this are used (mod 62); the rest are thrown away, so every

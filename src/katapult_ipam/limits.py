@@ -32,3 +32,6 @@ TIME_ZONE_MAX_LENGTH: Final = 64
 MAC_ADDRESS_MAX_LENGTH: Final = 17
 # An address, a gateway or a CIDR in text form; the longest valid one is 45 characters.
 ADDRESS_MAX_LENGTH: Final = 64
+# The largest inventory file read (bytes): a file of a million addresses with ids is
+# about 100 MB; this refuses a wrong file before parsing costs memory.
+INVENTORY_MAX_BYTES: Final = 256 * 1024 * 1024

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+import urllib.parse
 from contextvars import ContextVar
 from typing import Any
 
@@ -63,3 +64,30 @@ def logging_config(level: str) -> dict[str, Any]:
             "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
         },
     }
+
+
+def redact_url(url: str) -> str:
+    """``url`` fit for a log line: no user name, password, query or fragment."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:
+        return "<unreadable URL>"
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"***@{host}" if parts.username or parts.password else host
+    if port is not None:
+        netloc += f":{port}"
+    query = "?***" if parts.query else ""
+    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, "", "")) + query
+
+
+def scrub_url_secrets(text: str, url: str) -> str:
+    """``text`` (say, an error message that quotes ``url``) without the URL's secrets."""
+    parts = urllib.parse.urlsplit(url)
+    for secret in (parts.netloc.rpartition("@")[0], parts.query, parts.fragment):
+        if secret:
+            text = text.replace(secret, "***")
+            text = text.replace(urllib.parse.unquote(secret), "***")
+    return text

@@ -109,7 +109,7 @@ def undo_allocations(world: World, loaded: Loaded) -> None:
     """Free the addresses the examples allocated, and forget their audit entries."""
     ip = m.IPAddress
     with world.engine.begin() as c:
-        c.execute(delete(m.AllocationEvent))  # the loader writes none
+        c.execute(delete(m.AllocationEvent))
         c.execute(
             update(ip)
             .where(ip.allocation_id.is_not(None), ip.id.not_in(loaded.allocated))

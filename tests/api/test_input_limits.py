@@ -152,11 +152,13 @@ def at_the_limits() -> dict[str, Any]:
         }],
         "organizations": [{
             "id": filled("org_", ID_MAX_LENGTH), "name": filled("O", NAME_MAX_LENGTH),
-            "sub_domain": filled("o", SUB_DOMAIN_MAX_LENGTH),
+            # One DNS label: 63 characters (the column holds 255).
+            "sub_domain": filled("o", 63),
             "virtual_machines": [{
                 "id": filled("vm_", ID_MAX_LENGTH), "name": filled("v", NAME_MAX_LENGTH),
                 "hostname": filled("h", HOSTNAME_MAX_LENGTH),
-                "fqdn": filled("Upper.Case.", FQDN_MAX_LENGTH),
+                # The longest DNS name: 253 characters (the column leaves room for a root dot).
+                "fqdn": ("Upper" + "C" * 58 + ".") * 3 + "x" * 61,
                 "network_interfaces": [{
                     "id": filled("vmnet_", ID_MAX_LENGTH), "name": filled("i", NAME_MAX_LENGTH),
                     "network": filled("net-", PERMALINK_MAX_LENGTH),

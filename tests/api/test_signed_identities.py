@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -73,11 +75,20 @@ def test_a_capabilities_token_allocates(
     assert event.actor_type == "CapabilitiesToken"
 
 
+def forged(header: dict[str, str], claims: dict[str, str], signature: str = "") -> str:
+    """A JWT-shaped token signed by nobody."""
+
+    def segment(part: dict[str, str]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(part).encode()).rstrip(b"=").decode()
+
+    return f"{segment(header)}.{segment(claims)}.{signature}"
+
+
 @pytest.mark.parametrize(
     "token",
     [
-        "eyJhbGciOiJFZERTQSIsInR5cCI6ImtpcGFtLWNhcCtqd3QifQ.e30.c2ln",  # bad signature
-        "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.",  # alg none
+        forged({"alg": "EdDSA", "typ": "kipam-cap+jwt"}, {"iss": "katapult-ipam"}, "c2ln"),
+        forged({"alg": "none"}, {"iss": "katapult-ipam", "sub": "x"}),
     ],
 )
 def test_a_bad_capabilities_token(api: TestClient, world: World, token: str) -> None:
@@ -88,6 +99,24 @@ def test_a_bad_capabilities_token(api: TestClient, world: World, token: str) -> 
         "The capabilities token provided was not valid "
         "(either not valid, expired or not signed by the correct key)"
     )
+    assert world.snapshot() == before
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        forged({"alg": "EdDSA", "typ": "kipam-cap+jwt"}, {"iss": "https://elsewhere.example"}),
+        forged({"alg": "none"}, {"sub": "x"}),  # no issuer at all
+    ],
+)
+def test_a_jwt_from_an_unknown_issuer_is_an_invalid_api_token(
+    api: TestClient, world: World, token: str
+) -> None:
+    """K6: neither ours nor the configured OAuth2 issuer's: no verifier is tried."""
+    before = world.snapshot()
+    response = allocate(api, token, world, "web-1", "192.0.2.10")
+    error = assert_error(response, 403, "invalid_api_token")
+    assert error["detail"] == {"details": "the token's issuer is not known"}
     assert world.snapshot() == before
 
 
@@ -202,3 +231,54 @@ def test_no_kind_of_credential_reaches_another_organization(
     assert world.snapshot() == before
     # The same requests succeed for the organization that owns them.
     assert allocate(api, GLOBEX_TOKEN, world, "app-1", "192.0.2.50").status_code == 200
+
+
+# -- S7: a longest lifetime, and revocation per organization -------------------------------
+
+
+def test_s7_a_capabilities_token_living_longer_than_the_maximum_is_refused(
+    oauth2_settings: Settings, world: World
+) -> None:
+    token = issue_capabilities_token(
+        CapabilitiesKeys.from_settings(oauth2_settings),
+        organization_id=org_id(world, "acme"), scopes=["ip_addresses"],
+        ttl=timedelta(hours=25), issuer=oauth2_settings.capabilities_issuer,
+        max_ttl=timedelta(days=2),
+    )  # fmt: skip
+    with TestClient(create_app(oauth2_settings), raise_server_exceptions=False) as client:
+        error = assert_error(allocate(client, token, world, "web-1", "192.0.2.10"), 403,
+                             "invalid_capabilities_token")  # fmt: skip
+    assert error["detail"] == {"details": "the token's lifetime is longer than the maximum"}
+    longer = oauth2_settings.model_copy(update={"capabilities_max_ttl": 2 * 24 * 3600})
+    with TestClient(create_app(longer), raise_server_exceptions=False) as client:
+        assert allocate(client, token, world, "web-1", "192.0.2.10").status_code == 200
+
+
+def test_s7_a_revoked_capabilities_token_is_refused_and_a_new_one_works(
+    oauth2_settings: Settings, world: World
+) -> None:
+    from typer.testing import CliRunner
+
+    from katapult_ipam.cli import app
+
+    env = {
+        "KATAPULT_IPAM_DATABASE_URL": oauth2_settings.database_url,
+        "KATAPULT_IPAM_SIGNING_KEY_FILE": oauth2_settings.signing_key_file,
+    }
+    issue = ["capabilities", "issue", "--organization", "acme", "--scope", "ip_addresses"]
+    before = CliRunner().invoke(app, issue, env=env).stdout.strip()
+    globex = capabilities_token(oauth2_settings, org_id(world, "globex"), ["ip_addresses"])
+    uncached = oauth2_settings.model_copy(update={"token_cache_seconds": 0})
+    with TestClient(create_app(uncached), raise_server_exceptions=False) as client:
+        assert allocate(client, before, world, "web-1", "192.0.2.10").status_code == 200
+        revoked = CliRunner().invoke(app, ["capabilities", "revoke", "--organization", "acme"],
+                                     env=env)  # fmt: skip
+        assert revoked.exit_code == 0, revoked.output
+        error = assert_error(allocate(client, before, world, "web-1", "192.0.2.11"), 403,
+                             "invalid_capabilities_token")  # fmt: skip
+        assert error["detail"] == {"details": "the token has been revoked"}
+        # Issued after the revocation, even within the same second: it works.
+        after = CliRunner().invoke(app, issue, env=env).stdout.strip()
+        assert allocate(client, after, world, "web-1", "192.0.2.11").status_code == 200
+        # Another organization's tokens are not revoked.
+        assert allocate(client, globex, world, "app-1", "192.0.2.50").status_code == 200

@@ -100,7 +100,7 @@ def broken(change: Any) -> dict[str, Any]:
         (lambda d: d["organizations"][0]["ip_addresses"].append(
             {"address": "198.51.100.99", "allocated_to": "web-1"}), "no interface"),
         (lambda d: d["organizations"][1]["ip_addresses"].append({"address": "192.0.2.10"}),
-         "belongs to another organization"),
+         r"listed twice \(also organizations\[0\] \(acme\)"),
         (lambda d: d["organizations"][0]["ip_addresses"].append({"address": "192.0.2.10"}),
          "listed twice"),
         (lambda d: d["data_centers"].append({"name": "X", "permalink": "x", "country": "ZZ"}),

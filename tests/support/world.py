@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, select
 
 from katapult_ipam.inventory import parse_inventory
 from katapult_ipam.store import models as m
@@ -184,5 +184,9 @@ class World:
 
 
 def load_standard(engine: Engine) -> World:
+    """Load the standard inventory; the audit log starts empty (what the API writes is
+    what the endpoint tests look at, not the file's own allocation)."""
     load_inventory(engine, parse_inventory(standard_inventory()))
+    with engine.begin() as connection:
+        connection.execute(delete(m.AllocationEvent))
     return World(engine)

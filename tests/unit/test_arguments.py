@@ -292,10 +292,10 @@ def test_the_arguments_parameter_from_a_query_string() -> None:
         ("application/json; charset=utf-8", True),
         ("application/vnd.docker.distribution.events.v2+json", True),
         ("application/merge-patch+json", True),
-        ("application/jsonx", True),  # Apia's test is a prefix match
+        ("application/jsonx", False),  # the media type whole, not a prefix (W4)
         ("application/vnd.docker.distribution.events.v2-json", False),
         ("application/x-json", False),
-        ("Application/JSON", False),  # and case-sensitive
+        ("Application/JSON", True),  # and without regard to case (RFC 9110, W4)
         ("text/json", False),
         ("text/plain", False),
         ("application/x-www-form-urlencoded", False),

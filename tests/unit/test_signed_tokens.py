@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
+from pydantic import ValidationError
 
 from katapult_ipam.auth.capabilities import (
     CAPABILITIES_TOKEN_TYPE,
@@ -631,8 +632,11 @@ def test_from_settings(jwks_file: Path, rsa_key: Any) -> None:
         {"oauth2_audience": AUDIENCE, "oauth2_jwks_url": "file:///etc/passwd"},
     ]
     for broken in incomplete:
+        # Settings refuse these when read (F4); settings made without checks still fail here.
+        with pytest.raises(ValidationError):
+            Settings(oauth2_issuer=ISSUER, **broken)
         with pytest.raises(SignedTokenConfigError):
-            OAuth2Verifier.from_settings(Settings(oauth2_issuer=ISSUER, **broken))
+            OAuth2Verifier.from_settings(Settings.model_construct(oauth2_issuer=ISSUER, **broken))
 
 
 # -- a JWKS served over HTTP ----------------------------------------------------------------
@@ -769,10 +773,11 @@ def test_routing_between_verifiers(keys: CapabilitiesKeys, rsa_key: Any) -> None
     assert unverified_issuer(capabilities) == CAP_ISSUER
     assert unverified_issuer(oauth2) == ISSUER
     assert unverified_issuer(opaque) is None
-    assert token_kind(oauth2, ISSUER) == "oauth2"
-    assert token_kind(oauth2, None) == "capabilities"  # and fails there: wrong issuer
-    assert token_kind(capabilities, ISSUER) == "capabilities"
-    assert token_kind(opaque, ISSUER) == "api_token"
+    assert token_kind(oauth2, ISSUER, CAP_ISSUER) == "oauth2"
+    assert token_kind(oauth2, None, CAP_ISSUER) == "unknown_issuer"  # K6: no OAuth2 issuer
+    assert token_kind(capabilities, ISSUER, CAP_ISSUER) == "capabilities"
+    assert token_kind(capabilities, None, CAP_ISSUER) == "capabilities"
+    assert token_kind(opaque, ISSUER, CAP_ISSUER) == "api_token"
 
 
 @pytest.mark.parametrize(

@@ -87,6 +87,13 @@ HEADERS_TOO_LARGE = ErrorDefinition(
 REQUEST_TIMEOUT = ErrorDefinition(
     "request_timeout", 408, "The request body was not received in time"
 )
+# Answered by the transport (``katapult_ipam.transport``) before any routing.
+INVALID_HTTP_REQUEST = ErrorDefinition(
+    "invalid_http_request", 400, "The request is not valid HTTP/1.1"
+)
+URI_TOO_LONG = ErrorDefinition(
+    "uri_too_long", 414, "The request target is longer than this service accepts"
+)
 UNHANDLED_EXCEPTION = ErrorDefinition(
     "unhandled_exception", 500, "This is an exception that has occurred and not been handled."
 )

@@ -107,7 +107,7 @@ class ApiHandler:
             request_id=_request_id(request),
             client_address=self._proxies.client_address(
                 request.client.host if request.client else None,
-                request.headers.get("x-forwarded-for"),
+                request.headers.getlist(self._proxies.header),
             ),
             headers={},
         )
@@ -188,7 +188,11 @@ def _api_path(request: Request) -> str:
 
 
 def _request_id(request: Request) -> str:
-    given = request.headers.get("x-request-id", "")
+    return parse_request_id(request.headers.get("x-request-id", ""))
+
+
+def parse_request_id(given: str) -> str:
+    """The client's X-Request-Id when it is fit to echo and log, else a new one."""
     if 0 < len(given) <= REQUEST_ID_MAX_LENGTH and given.isascii() and given.isprintable():
         return given
     return _REQUEST_IDS.next()
@@ -297,3 +301,8 @@ def route_not_found_response(request: Request) -> Response:
         description=f"No route matches '{_api_path(request)}' for {request.method.upper()}"
     )
     return _error_response(error, {"x-request-id": _request_id(request), **CORS_HEADERS})
+
+
+def error_response(error: ApiError, request_id: str) -> Response:
+    """The envelope of ``error`` for a request the API handler did not see."""
+    return _error_response(error, {"x-request-id": request_id, **CORS_HEADERS})

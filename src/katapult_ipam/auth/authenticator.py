@@ -8,10 +8,11 @@ Every failure is one of the declared authenticator errors.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Generic, TypeVar
 
@@ -27,8 +28,12 @@ from katapult_ipam.api.errors import (
     UNAUTHORIZED_NETWORK_FOR_API_TOKEN,
     ApiError,
 )
-from katapult_ipam.auth.capabilities import CapabilitiesKeys, verify_capabilities_token
-from katapult_ipam.auth.client_address import in_networks
+from katapult_ipam.auth.capabilities import (
+    DEFAULT_MAX_TTL,
+    CapabilitiesKeys,
+    verify_capabilities_token,
+)
+from katapult_ipam.auth.client_address import in_networks, rate_limit_key
 from katapult_ipam.auth.identity import NO_SCOPE_REQUIRED, Identity, Scopes
 from katapult_ipam.auth.jwt import InvalidSignedToken, KeysUnavailable, token_kind
 from katapult_ipam.auth.oauth2 import OAuth2Verifier
@@ -70,6 +75,8 @@ class SignedTokenVerifiers:
     capabilities: CapabilitiesKeys
     capabilities_issuer: str
     oauth2: OAuth2Verifier | None = None
+    # Capabilities tokens with a longer lifetime are refused.
+    capabilities_max_ttl: timedelta = DEFAULT_MAX_TTL
 
 
 K = TypeVar("K", bound=Hashable)
@@ -120,6 +127,9 @@ class Authenticator:
         self._organizations: TimedCache[tuple[str, ...], frozenset[str]] = TimedCache(
             token_cache.seconds
         )
+        # Organization id -> when its capabilities tokens were revoked (Unix seconds,
+        # -inf: never); as fresh as the token cache, so revoking takes as long to bite.
+        self._tokens_not_before: TimedCache[str, float] = TimedCache(token_cache.seconds)
 
     async def authenticate(self, credentials: Credentials, headers: dict[str, str]) -> Identity:
         """The caller's identity; rate limit headers are added to ``headers``."""
@@ -133,7 +143,7 @@ class Authenticator:
 
     async def count_anonymous(self, client_address: str, headers: dict[str, str]) -> None:
         """Count a request that has no identity against its client address."""
-        await self._count(f"address:{client_address}", headers)
+        await self._count(f"address:{rate_limit_key(client_address)}", headers)
 
     async def close(self) -> None:
         await self._limiter.close()
@@ -150,26 +160,47 @@ class Authenticator:
     async def _identify(self, credentials: Credentials) -> Identity:
         token = bearer_token(credentials.authorization)
         oauth2 = self._verifiers.oauth2
-        kind = token_kind(token, oauth2.issuer if oauth2 else None)
+        kind = token_kind(
+            token, oauth2.issuer if oauth2 else None, self._verifiers.capabilities_issuer
+        )
         if kind == "oauth2" and oauth2 is not None:
             return await self._oauth2(oauth2, token)
         if kind == "capabilities":
-            return self._capabilities(token)
+            return await self._capabilities(token)
+        if kind == "unknown_issuer":
+            raise INVALID_API_TOKEN({"details": "the token's issuer is not known"})
         return await self._api_token(token, credentials.client_address)
 
-    def _capabilities(self, token: str) -> Identity:
+    async def _capabilities(self, token: str) -> Identity:
+        verifiers = self._verifiers
         try:
             claims = verify_capabilities_token(
-                self._verifiers.capabilities, token, issuer=self._verifiers.capabilities_issuer
+                verifiers.capabilities,
+                token,
+                issuer=verifiers.capabilities_issuer,
+                max_ttl=verifiers.capabilities_max_ttl,
             )
         except InvalidSignedToken as error:
             raise INVALID_CAPABILITIES_TOKEN({"details": error.reason}) from None
+        if claims.issued_at < await self._revoked_before(claims.organization_id):
+            raise INVALID_CAPABILITIES_TOKEN({"details": "the token has been revoked"})
         return Identity(
             organization_ids=frozenset({claims.organization_id}),
             scopes=claims.scopes,
             kind=CAPABILITIES_TOKEN,
             id=claims.token_id,
         )
+
+    async def _revoked_before(self, organization_id: str) -> float:
+        """Capabilities tokens of the organization issued before this time are revoked."""
+        revoked = self._tokens_not_before.get(organization_id)
+        if revoked is None:
+            not_before = await self._reads.run(
+                partial(organizations.tokens_not_before, organization_id=organization_id)
+            )
+            revoked = -math.inf if not_before is None else not_before.timestamp()
+            self._tokens_not_before.put(organization_id, revoked)
+        return revoked
 
     async def _oauth2(self, verifier: OAuth2Verifier, token: str) -> Identity:
         try:

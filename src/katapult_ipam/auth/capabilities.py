@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from katapult_ipam.auth.jwt import (
     InvalidSignedToken,
+    SignedTokenConfigError,
     actor_id,
     check_times,
     string_claim,
@@ -29,6 +30,18 @@ if TYPE_CHECKING:
 
 CAPABILITIES_TOKEN_TYPE = "kipam-cap+jwt"  # noqa: S105 (a JOSE "typ", not a secret)
 CAPABILITIES_ALGORITHM = "EdDSA"
+# The longest lifetime of a capabilities token unless the settings say otherwise
+# (KATAPULT_IPAM_CAPABILITIES_MAX_TTL): a longer one is neither issued nor believed.
+DEFAULT_MAX_TTL = timedelta(hours=24)
+
+
+def check_scopes(scopes: Sequence[str]) -> None:
+    """Refuse no scope at all, an empty scope, or one with white space (scopes are
+    stored and sent space separated, so ``"a b"`` would grant two)."""
+    if not scopes:
+        raise ValueError("at least one scope is needed")
+    if any(not scope or any(c.isspace() for c in scope) for scope in scopes):
+        raise ValueError("a scope is empty or contains white space")
 
 
 @dataclass(frozen=True)
@@ -38,6 +51,9 @@ class CapabilitiesClaims:
     organization_id: str
     scopes: frozenset[str]
     token_id: str
+    # When it was issued (Unix seconds): tokens issued before the organization's
+    # tokens_not_before are revoked.
+    issued_at: float
 
 
 class CapabilitiesKeys:
@@ -56,7 +72,13 @@ class CapabilitiesKeys:
     @classmethod
     def from_settings(cls, settings: Settings) -> CapabilitiesKeys:
         """The signing key file (made if need be) and the extra public key files."""
-        private_key = load_or_create_signing_key(Path(settings.signing_key_file))
+        try:
+            private_key = load_or_create_signing_key(Path(settings.signing_key_file))
+        except OSError as error:
+            raise SignedTokenConfigError(
+                f"KATAPULT_IPAM_SIGNING_KEY_FILE {settings.signing_key_file}: "
+                f"{error.strerror or error}"
+            ) from None
         extra = [load_public_key(Path(p)) for p in settings.capabilities_public_key_files]
         return cls(private_key, extra)
 
@@ -80,14 +102,16 @@ def issue_capabilities_token(
     ttl: timedelta,
     issuer: str,
     now: datetime | None = None,
+    max_ttl: timedelta = DEFAULT_MAX_TTL,
 ) -> str:
     """A capabilities token granting ``scopes`` on an organization for ``ttl``."""
     if not organization_id or not issuer:
         raise ValueError("an organization id and an issuer are needed")
     if ttl <= timedelta(0):
         raise ValueError("the lifetime must be positive")
-    if any(not scope or any(c.isspace() for c in scope) for scope in scopes):
-        raise ValueError("a scope is empty or contains white space")
+    if ttl > max_ttl:
+        raise ValueError(f"the lifetime is longer than the maximum, {_seconds(max_ttl)} s")
+    check_scopes(scopes)
     issued_at = math.floor(timestamp(now))
     payload = {
         "iss": issuer,
@@ -103,9 +127,15 @@ def issue_capabilities_token(
 
 
 def verify_capabilities_token(
-    keys: CapabilitiesKeys, token: str, *, issuer: str, now: datetime | None = None
+    keys: CapabilitiesKeys,
+    token: str,
+    *,
+    issuer: str,
+    now: datetime | None = None,
+    max_ttl: timedelta = DEFAULT_MAX_TTL,
 ) -> CapabilitiesClaims:
-    """The claims of a capabilities token signed by one of ``keys`` and valid ``now``."""
+    """The claims of a capabilities token signed by one of ``keys`` and valid ``now``,
+    whose lifetime (from its issue to its expiry) is at most ``max_ttl``."""
     header = unverified_header(token)
     # Checked before any key is touched, and the only algorithm passed to PyJWT: no alg confusion.
     if header.get("alg") != CAPABILITIES_ALGORITHM:
@@ -115,6 +145,8 @@ def verify_capabilities_token(
     candidates = [(key, CAPABILITIES_ALGORITHM) for key in keys.candidates(header.get("kid"))]
     payload = verified_payload(token, candidates)
     check_times(payload, timestamp(now), required=("exp", "nbf", "iat"))
+    if payload["exp"] - payload["iat"] > _seconds(max_ttl):
+        raise InvalidSignedToken("the token's lifetime is longer than the maximum")
     if payload.get("iss") != issuer:
         raise InvalidSignedToken("the token's issuer is not accepted")
     organization_id = string_claim(payload, "sub", "the token names no organization")
@@ -122,4 +154,10 @@ def verify_capabilities_token(
     scope = payload.get("scope")
     if not isinstance(scope, str):
         raise InvalidSignedToken("the token's scope claim is missing or malformed")
-    return CapabilitiesClaims(organization_id, frozenset(scope.split()), token_id)
+    return CapabilitiesClaims(
+        organization_id, frozenset(scope.split()), token_id, float(payload["iat"])
+    )
+
+
+def _seconds(lifetime: timedelta) -> int:
+    return math.ceil(lifetime.total_seconds())

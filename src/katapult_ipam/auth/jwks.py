@@ -19,6 +19,7 @@ import jwt
 from jwt import PyJWK
 
 from katapult_ipam.auth.jwt import KeysUnavailable, SignedTokenConfigError
+from katapult_ipam.observability import redact_url, scrub_url_secrets
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +104,11 @@ class JWKSURL:
             keys = fetch_jwks(self._url, timeout=self._timeout)
         except (OSError, ValueError, http.client.HTTPException) as error:
             # Keys change rarely: keep verifying with the ones we have.
-            log.warning("cannot fetch the OAuth2 JWKS from %s: %s", self._url, error)
+            log.warning(
+                "cannot fetch the OAuth2 JWKS from %s: %s",
+                redact_url(self._url),
+                scrub_url_secrets(str(error), self._url),
+            )
             return
         self._keys = keys
         self._fetched_at = now

@@ -42,7 +42,7 @@ _SIGNATURE_ONLY: Options = {
 }
 _SEGMENT = re.compile(r"\A[A-Za-z0-9_-]*={0,2}\Z")
 
-TokenKind = Literal["oauth2", "capabilities", "api_token"]
+TokenKind = Literal["oauth2", "capabilities", "api_token", "unknown_issuer"]
 
 
 class InvalidSignedToken(Exception):
@@ -83,13 +83,20 @@ def unverified_issuer(token: str) -> str | None:
     return issuer if isinstance(issuer, str) else None
 
 
-def token_kind(token: str, oauth2_issuer: str | None) -> TokenKind:
-    """Which verifier a bearer token goes to (it still has to pass that verifier)."""
+def token_kind(token: str, oauth2_issuer: str | None, capabilities_issuer: str) -> TokenKind:
+    """Which verifier a bearer token goes to (it still has to pass that verifier).
+
+    A JWT goes by its unverified issuer; one from an issuer we do not know is
+    ``unknown_issuer``: an API token that is not valid.
+    """
     if not looks_like_jwt(token):
         return "api_token"
-    if oauth2_issuer and unverified_issuer(token) == oauth2_issuer:
+    issuer = unverified_issuer(token)
+    if oauth2_issuer and issuer == oauth2_issuer:
         return "oauth2"
-    return "capabilities"
+    if issuer == capabilities_issuer:
+        return "capabilities"
+    return "unknown_issuer"
 
 
 def _segments(token: str) -> list[str] | None:

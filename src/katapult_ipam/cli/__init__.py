@@ -5,8 +5,12 @@ from __future__ import annotations
 import typer
 
 from katapult_ipam.cli import credentials, database, serve
+from katapult_ipam.cli.errors import ExplainingGroup
 
-app = typer.Typer(help="IP address allocation compatible with the Katapult Core API.")
+# Every command answers a bad environment (settings, database, key files) in one line.
+app = typer.Typer(
+    cls=ExplainingGroup, help="IP address allocation compatible with the Katapult Core API."
+)
 app.command()(serve.serve)
 app.command("migrate")(database.migrate_command)
 app.command()(database.load)

@@ -2,23 +2,34 @@
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
-from katapult_ipam.auth.capabilities import CapabilitiesKeys, issue_capabilities_token
+from katapult_ipam.auth.capabilities import (
+    CapabilitiesKeys,
+    check_scopes,
+    issue_capabilities_token,
+)
 from katapult_ipam.auth.keys import public_key_pem
 from katapult_ipam.config import Settings
 from katapult_ipam.store import admin
 from katapult_ipam.store.database import create_database_engine
+from katapult_ipam.store.queries import organizations
 
 tokens_app = typer.Typer(help="API tokens.")
-capabilities_app = typer.Typer(help="Capabilities tokens: short-lived, signed, never stored.")
+capabilities_app = typer.Typer(
+    help="Capabilities tokens: short-lived, signed, never stored; revoked per organization."
+)
 
-_DURATION = re.compile(r"\A(\d+)([smhdw])\Z")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_DURATION = re.compile(r"\A([0-9]+)([smhdw])\Z")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+# The longest lifetime of an API token: far beyond any real one, short of a date overflow.
+MAX_API_TOKEN_LIFETIME = timedelta(days=36500)
 
 
 @tokens_app.command("create")
@@ -33,9 +44,13 @@ def tokens_create(
     replace: Annotated[bool, typer.Option(help="Replace a token of the same name.")] = False,
 ) -> None:
     """Create an API token and print its secret (only a hash is stored)."""
+    if not name.strip():
+        _refuse("--name", "a token needs a name")
+    _check_scopes(scope)
     expires_at = None
     if expires_in is not None:
-        expires_at = datetime.now(UTC) + parse_duration(expires_in)
+        lifetime = _lifetime(expires_in, "--expires-in", MAX_API_TOKEN_LIFETIME)
+        expires_at = datetime.now(UTC) + lifetime
     engine = create_database_engine(Settings())
     try:
         secret = admin.create_token(
@@ -76,17 +91,22 @@ def tokens_revoke(
 def capabilities_issue(
     organization: Annotated[str, typer.Option(help="Organization sub-domain or id.")],
     scope: Annotated[list[str], typer.Option(help="A scope to grant (repeatable).")],
-    ttl: Annotated[str, typer.Option(help="Lifetime, e.g. 15m, 1h.")] = "15m",
+    ttl: Annotated[
+        str,
+        typer.Option(help="Lifetime, e.g. 15m, 1h (at most KATAPULT_IPAM_CAPABILITIES_MAX_TTL)."),
+    ] = "15m",
 ) -> None:
-    """Print a capabilities token signed with the service's key (it cannot be revoked)."""
-    lifetime = parse_duration(ttl)
-    if lifetime <= timedelta(0):
-        raise typer.BadParameter("the lifetime must be positive", param_hint="--ttl")
+    """Print a capabilities token signed with the service's key (`capabilities revoke`
+    refuses every token of an organization issued until then)."""
+    _check_scopes(scope)
     settings = Settings()
+    max_ttl = timedelta(seconds=settings.capabilities_max_ttl)
+    lifetime = _lifetime(ttl, "--ttl", max_ttl, "KATAPULT_IPAM_CAPABILITIES_MAX_TTL")
     engine = create_database_engine(settings)
     try:
         with engine.connect() as connection:
             organization_id = admin.find_organization(connection, organization)
+            revoked = organizations.tokens_not_before(connection, organization_id)
     except admin.AdminError as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(1) from None
@@ -100,11 +120,31 @@ def capabilities_issue(
             scopes=scope,
             ttl=lifetime,
             issuer=settings.capabilities_issuer,
+            now=_not_before(revoked),
+            max_ttl=max_ttl,
         )
-    except ValueError as error:  # a bad key file, or a bad scope
+    except ValueError as error:  # a bad key file
         typer.echo(str(error), err=True)
         raise typer.Exit(1) from None
     typer.echo(token)
+
+
+@capabilities_app.command("revoke")
+def capabilities_revoke(
+    organization: Annotated[str, typer.Option(help="Organization sub-domain or id.")],
+) -> None:
+    """Refuse every capabilities token of the organization issued until now (workers see
+    it within KATAPULT_IPAM_TOKEN_CACHE_SECONDS); tokens issued afterwards work."""
+    engine = create_database_engine(Settings())
+    try:
+        revoked_at = admin.revoke_capabilities_tokens(engine, organization)
+    except admin.AdminError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    when = revoked_at.isoformat(timespec="seconds").replace("+00:00", "Z")
+    typer.echo(f"revoked every capabilities token of {organization} issued until {when}")
 
 
 @capabilities_app.command("public-key")
@@ -117,9 +157,62 @@ def capabilities_public_key() -> None:
     typer.echo(public_key_pem(public_key).decode().strip())
 
 
-def parse_duration(text: str) -> timedelta:
-    """``30d`` -> 30 days; s, m, h, d and w are understood."""
+def parse_duration(
+    text: str, maximum: timedelta = MAX_API_TOKEN_LIFETIME, maximum_name: str | None = None
+) -> timedelta:
+    """``30d`` -> 30 days; s, m, h, d and w are understood; 1 s to ``maximum``."""
     match = _DURATION.match(text.strip())
     if match is None:
         raise typer.BadParameter(f"not a duration: {text!r} (try 30d, 12h or 15m)")
-    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    digits, unit = match.groups()
+    limit = math.floor(maximum.total_seconds())
+    # Compared as whole seconds before any timedelta is made: no overflow however long.
+    seconds = int(digits) * _UNIT_SECONDS[unit] if len(digits) <= 18 else limit + 1
+    if seconds < 1:
+        raise typer.BadParameter(f"{text.strip()} is not a lifetime (at least 1s)")
+    if seconds > limit:
+        beyond = f" ({maximum_name})" if maximum_name else ""
+        raise typer.BadParameter(
+            f"{text.strip()} is longer than the maximum, {_shortest(limit)}{beyond}"
+        )
+    return timedelta(seconds=seconds)
+
+
+def _shortest(seconds: int) -> str:
+    """``seconds`` in the largest unit that divides it: 86400 -> 1d."""
+    for unit in ("w", "d", "h", "m"):
+        if seconds % _UNIT_SECONDS[unit] == 0:
+            return f"{seconds // _UNIT_SECONDS[unit]}{unit}"
+    return f"{seconds}s"
+
+
+def _lifetime(
+    text: str, option: str, maximum: timedelta, maximum_name: str | None = None
+) -> timedelta:
+    try:
+        return parse_duration(text, maximum, maximum_name)
+    except typer.BadParameter as error:
+        _refuse(option, error.message)
+
+
+def _check_scopes(scopes: Sequence[str]) -> None:
+    try:
+        check_scopes(scopes)
+    except ValueError as error:
+        _refuse("--scope", str(error))
+
+
+def _refuse(option: str, reason: str) -> NoReturn:
+    """A bad option value: one line and exit 2, as a usage error."""
+    typer.echo(f"invalid value for {option}: {reason}", err=True)
+    raise typer.Exit(2)
+
+
+def _not_before(revoked: datetime | None) -> datetime | None:
+    """When a new token is issued: now, unless the organization's tokens were revoked
+    within this very second; then the next second (well inside the clock leeway), since
+    a token's issue time has whole seconds and must not fall before the revocation."""
+    if revoked is None:
+        return None
+    now = datetime.now(UTC)
+    return max(now, datetime.fromtimestamp(math.ceil(revoked.timestamp()), UTC))

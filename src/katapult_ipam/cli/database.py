@@ -21,20 +21,22 @@ def migrate_command() -> None:
     """Create or upgrade the database schema."""
     engine = create_database_engine(Settings())
     try:
-        migrate.upgrade(engine)
+        # Waits for a migration running elsewhere (another replica starting), then
+        # finds the schema current.
+        changed = migrate.upgrade(engine)
     except (migrate.MigrationError, IntegrityError) as error:
         typer.echo(f"nothing was migrated: stored rows break a rule: {_rule(error)}", err=True)
         raise typer.Exit(1) from None
     finally:
         engine.dispose()
-    typer.echo("database is up to date")
+    typer.echo("database migrated, now up to date" if changed else "database is up to date")
 
 
 def load(file: Annotated[Path, typer.Argument(help="Inventory YAML file.")]) -> None:
     """Create or update, idempotently, everything in an inventory file."""
     engine = create_database_engine(Settings())
     try:
-        report = load_inventory(engine, read_inventory(file))
+        report = load_inventory(engine, read_inventory(file), source=file.name)
     except InventoryError as error:
         typer.echo(f"nothing was loaded: {error}", err=True)
         raise typer.Exit(1) from None
@@ -47,6 +49,8 @@ def load(file: Annotated[Path, typer.Argument(help="Inventory YAML file.")]) -> 
         engine.dispose()
     for kind in sorted(set(report.created) | set(report.updated)):
         typer.echo(f"{kind}: {report.created[kind]} created, {report.updated[kind]} updated")
+    if not report.created and not report.updated:
+        typer.echo("nothing changed")
     for sub_domain, name, secret in report.new_secrets:
         typer.echo(f"new API token {sub_domain}/{name}: {secret}")
 
@@ -77,12 +81,19 @@ def demo(
     port: Annotated[int, typer.Option(help="Port the server will listen on.")] = 8080,
 ) -> None:
     """Migrate, load FILE, mint a demo token and print a curl call to try."""
+    try:
+        inventory = read_inventory(file)
+    except InventoryError as error:
+        typer.echo(f"nothing was loaded: {error}", err=True)
+        raise typer.Exit(1) from None
+    if not inventory.organizations:
+        typer.echo(f"nothing was loaded: {file}: the demo needs an organization", err=True)
+        raise typer.Exit(1)
+    organization = inventory.organizations[0].sub_domain
     migrate_command()
     load(file)
     engine = create_database_engine(Settings())
     try:
-        inventory = read_inventory(file)
-        organization = inventory.organizations[0].sub_domain
         secret = admin.create_token(
             engine,
             organization=organization,

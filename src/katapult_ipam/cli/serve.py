@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 import uvicorn
 
+from katapult_ipam.cli import errors
 from katapult_ipam.config import Settings
 from katapult_ipam.observability import logging_config
 from katapult_ipam.store import migrate
@@ -15,8 +16,8 @@ from katapult_ipam.store.database import create_database_engine
 
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
-    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8080,
+    workers: Annotated[int, typer.Option(help="Worker processes.", min=1)] = 1,
 ) -> None:
     """Serve the API (the database must be migrated)."""
     settings = Settings()
@@ -27,6 +28,7 @@ def serve(
             raise typer.Exit(1)
     finally:
         engine.dispose()
+    errors.check_before_serving(settings)
     uvicorn.run(
         "katapult_ipam.app:create_app",
         factory=True,
@@ -37,6 +39,10 @@ def serve(
         log_level=settings.log_level,
         log_config=logging_config(settings.log_level),
         server_header=False,
+        # uvicorn's httptools protocol with a deadline and a size cap on each request
+        # head, a connection cap and IDLE_TIMEOUT (katapult_ipam.transport).
+        http="katapult_ipam.transport:GuardedHttpToolsProtocol",
+        ws="none",  # no WebSocket here: an Upgrade header is an ordinary request
         # The application decides whom to believe about the client's address
         # (KATAPULT_IPAM_TRUSTED_PROXIES); uvicorn must not rewrite it first.
         proxy_headers=False,

@@ -86,6 +86,16 @@ def revoke_token(engine: Engine, *, organization: str, name: str) -> None:
             raise AdminError(f"no active token {name!r} in organization {organization!r}")
 
 
+def revoke_capabilities_tokens(engine: Engine, organization: str) -> datetime:
+    """Refuse every capabilities token of the organization issued until now; return now."""
+    orgs = _tables["organizations"]
+    now = datetime.now(UTC)
+    with engine.begin() as connection:
+        org_id = find_organization(connection, organization)
+        connection.execute(update(orgs).where(orgs.c.id == org_id).values(tokens_not_before=now))
+    return now
+
+
 def free_ip_and_vm(engine: Engine, organization: str) -> tuple[str, str] | None:
     """A free address and the FQDN of a VM, out of the trash, with an interface on its network."""
     orgs = _tables["organizations"]

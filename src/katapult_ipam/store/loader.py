@@ -2,8 +2,12 @@
 
 Rows are matched by id when the file gives one, otherwise by their natural key
 (iso_code2, permalink, cidr, sub_domain, VM name, interface name, address,
-token name), so loading the same file twice changes nothing. Allocations made
-through the API are left alone unless the file names an ``allocated_to``.
+token name), so loading the same file twice changes nothing. An id of an object
+owned by an organization matches only within that organization. A field an
+entry leaves out keeps its stored value (a new object gets the default), and
+only rows whose values change are written and counted. Allocations made through
+the API are left alone unless the file names an ``allocated_to``; a file cannot
+re-address, move or re-network what carries an allocation.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import ipaddress
 import secrets
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,13 +26,16 @@ from sqlalchemy.engine import Connection
 from katapult_ipam.domain import allocation
 from katapult_ipam.domain.addresses import address_as_int
 from katapult_ipam.domain.errors import NoInterfaceAvailable
-from katapult_ipam.ids import new_id
-from katapult_ipam.inventory import Inventory, InventoryError
+from katapult_ipam.ids import looks_like_id, new_id
+from katapult_ipam.inventory import Inventory, InventoryError, interface_name
+from katapult_ipam.limits import ACTOR_ID_MAX_LENGTH
 from katapult_ipam.store import models as m
 from katapult_ipam.store.database import SQLITE_BEGIN_OPTION
 from katapult_ipam.tokens import hash_secret, new_secret
 
 TRASH_RETENTION = timedelta(hours=48)
+# Who the audit log says made a file's allocations (the actor id is the file's name).
+ACTOR_TYPE = "inventory"
 _tables = m.Base.metadata.tables
 
 
@@ -45,129 +52,197 @@ class _Row:
     label: str  # names the entry in error messages
     id: str | None
     key: tuple[Any, ...]
-    values: dict[str, Any]
+    values: dict[str, Any]  # written on insert and, where they differ, on update
     insert_only: dict[str, Any] = field(default_factory=dict)
 
 
-def load_inventory(engine: Engine, inventory: Inventory) -> LoadReport:
-    """Create or update everything in ``inventory``; raise InventoryError on a bad entry."""
+# Called with a row of the file and the stored row it matches (by key, else by id),
+# before anything is written; raises InventoryError to refuse the file.
+_Check = Callable[[_Row, Any], None]
+
+
+def load_inventory(engine: Engine, inventory: Inventory, source: str = "load") -> LoadReport:
+    """Create or update everything in ``inventory``; raise InventoryError on a bad entry.
+
+    ``source`` (the file's name) is the actor the audit log records for its allocations.
+    """
     with engine.connect() as connection:
         if connection.dialect.name == "sqlite":
             connection = connection.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
         with connection.begin():
-            loader = _Loader(connection)
+            loader = _Loader(connection, source[:ACTOR_ID_MAX_LENGTH])
             loader.load(inventory)
             return loader.report
 
 
+def _split(
+    entry: Any, optional: dict[str, tuple[str, Any]]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Optional columns {column: (field, value)}: (those the entry sets, the defaults of the rest).
+
+    A field left out keeps the stored value; only a new row takes its default.
+    """
+    given: dict[str, Any] = {}
+    defaults: dict[str, Any] = {}
+    for column, (name, value) in optional.items():
+        (given if name in entry.model_fields_set else defaults)[column] = value
+    return given, defaults
+
+
 class _Loader:
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, source: str) -> None:
         self.connection = connection
+        self.source = source
         self.now = datetime.now(UTC)
         self.report = LoadReport()
+        self.changed_subnets: dict[str, str] = {}  # id -> label, of subnets whose cidr changed
 
     def load(self, inventory: Inventory) -> None:
         countries = self._sync_countries(inventory)
         data_centers = self._sync_data_centers(inventory, countries)
         networks = self._sync_networks(inventory, data_centers)
         self._sync_subnets(inventory, networks)
-        for organization in inventory.organizations:
-            self._load_organization(organization, networks)
+        for index, organization in enumerate(inventory.organizations):
+            self._load_organization(index, organization, networks)
+        self._check_changed_subnets()
 
     # -- reference data -------------------------------------------------------
 
     def _sync_countries(self, inventory: Inventory) -> dict[str, str]:
-        rows = [
-            _Row(
-                f"countries ({c.iso_code2})",
-                c.id,
-                (c.iso_code2.upper(),),
-                {
-                    "name": c.name,
-                    "iso_code2": c.iso_code2.upper(),
-                    "iso_code3": c.iso_code3.upper(),
-                    "time_zone": c.time_zone,
-                    "eu": c.eu,
-                },
+        rows = []
+        for i, c in enumerate(inventory.countries):
+            given, defaults = _split(
+                c, {"time_zone": ("time_zone", c.time_zone), "eu": ("eu", c.eu)}
             )
-            for c in inventory.countries
-        ]
+            values = {
+                "name": c.name,
+                "iso_code2": c.iso_code2.upper(),
+                "iso_code3": c.iso_code3.upper(),
+            }
+            rows.append(
+                _Row(
+                    f"countries[{i}] ({c.iso_code2})",
+                    c.id,
+                    (c.iso_code2.upper(),),
+                    values | given,
+                    defaults,
+                )
+            )
         self._sync("country", _tables["countries"], ("iso_code2",), rows)
         return self._references(_tables["countries"], "iso_code2")
 
     def _sync_data_centers(self, inventory: Inventory, countries: dict[str, str]) -> dict[str, str]:
         rows = [
             _Row(
-                f"data_centers ({d.permalink})",
+                f"data_centers[{i}] ({d.permalink})",
                 d.id,
                 (d.permalink,),
                 {
                     "name": d.name,
                     "permalink": d.permalink,
+                    # An id as it is; an iso_code2 in any case.
                     "country_id": _resolve(
                         countries,
-                        d.country.upper(),
+                        d.country if looks_like_id(d.country) else d.country.upper(),
                         d.country,
-                        f"data_centers ({d.permalink}) > country",
+                        f"data_centers[{i}] ({d.permalink}) > country",
                     ),
                 },
             )
-            for d in inventory.data_centers
+            for i, d in enumerate(inventory.data_centers)
         ]
         self._sync("data_center", _tables["data_centers"], ("permalink",), rows)
         return self._references(_tables["data_centers"], "permalink")
 
     def _sync_networks(self, inventory: Inventory, data_centers: dict[str, str]) -> dict[str, str]:
-        rows = [
-            _Row(
-                f"networks ({n.permalink})",
-                n.id,
-                (n.permalink,),
-                {
-                    "name": n.name,
-                    "permalink": n.permalink,
-                    "is_default": n.default,
-                    "data_center_id": _resolve(
-                        data_centers,
-                        n.data_center,
-                        n.data_center,
-                        f"networks ({n.permalink}) > data_center",
-                    ),
-                },
-            )
-            for n in inventory.networks
-        ]
+        rows = []
+        for i, n in enumerate(inventory.networks):
+            label = f"networks[{i}] ({n.permalink})"
+            given, defaults = _split(n, {"is_default": ("default", n.default)})
+            values = {
+                "name": n.name,
+                "permalink": n.permalink,
+                "data_center_id": _resolve(
+                    data_centers, n.data_center, n.data_center, f"{label} > data_center"
+                ),
+            }
+            rows.append(_Row(label, n.id, (n.permalink,), values | given, defaults))
         self._sync("network", _tables["networks"], ("permalink",), rows)
         return self._references(_tables["networks"], "permalink")
 
     def _sync_subnets(self, inventory: Inventory, networks: dict[str, str]) -> None:
         rows = []
-        for n in inventory.networks:
-            for s in n.subnets:
+        for i, n in enumerate(inventory.networks):
+            for j, s in enumerate(n.subnets):
                 net = ipaddress.ip_network(s.cidr)
-                rows.append(
-                    _Row(
-                        f"networks ({n.permalink}) > subnets ({s.cidr})",
-                        s.id,
-                        (s.cidr,),
-                        {
-                            "network_id": networks[n.permalink],
-                            "cidr": s.cidr,
-                            "address": net.network_address.compressed,
-                            "mask": net.prefixlen,
-                            "gateway": s.gateway,
-                            "version": net.version,
-                            "billable": s.billable,
-                            "rdns_zone": s.rdns_zone,
-                        },
-                    )
+                given, defaults = _split(
+                    s,
+                    {
+                        "gateway": ("gateway", s.gateway),
+                        "billable": ("billable", s.billable),
+                        "rdns_zone": ("rdns_zone", s.rdns_zone),
+                    },
                 )
-        self._sync("subnet", _tables["subnets"], ("cidr",), rows)
+                values = {
+                    "network_id": networks[n.permalink],
+                    "cidr": s.cidr,
+                    "address": net.network_address.compressed,
+                    "mask": net.prefixlen,
+                    "version": net.version,
+                }
+                label = f"networks[{i}] ({n.permalink}) > subnets[{j}] ({s.cidr})"
+                rows.append(_Row(label, s.id, (s.cidr,), values | given, defaults))
+        ips = _tables["ip_addresses"]
+        in_use: set[str] | None = None
+
+        def check(row: _Row, current: Any) -> None:
+            nonlocal in_use
+            if current is None:
+                return
+            if current.cidr != row.values["cidr"]:
+                # Checked once the whole file is applied: its addresses may move too.
+                self.changed_subnets[current.id] = row.label
+            if current.network_id != row.values["network_id"]:
+                if in_use is None:
+                    query = select(ips.c.subnet_id).where(ips.c.subnet_id.is_not(None)).distinct()
+                    in_use = set(self.connection.execute(query).scalars())
+                if current.id in in_use:
+                    raise InventoryError(
+                        f"{row.label}: holds addresses, so it cannot move to another network"
+                    )
+
+        self._sync("subnet", _tables["subnets"], ("cidr",), rows, check=check)
+
+    def _check_changed_subnets(self) -> None:
+        """Refuse a subnet whose new cidr leaves stored addresses outside it."""
+        if not self.changed_subnets:
+            return
+        subnets = _tables["subnets"]
+        ips = _tables["ip_addresses"]
+        cidrs = {
+            subnet_id: ipaddress.ip_network(cidr)
+            for subnet_id, cidr in self.connection.execute(
+                select(subnets.c.id, subnets.c.cidr).where(subnets.c.id.in_(self.changed_subnets))
+            )
+        }
+        query = select(ips.c.address, ips.c.subnet_id).where(
+            ips.c.subnet_id.in_(self.changed_subnets)
+        )
+        for address, subnet_id in self.connection.execute(query):
+            if ipaddress.ip_address(address) not in cidrs[subnet_id]:
+                raise InventoryError(
+                    f"{self.changed_subnets[subnet_id]}: the address {address} would be"
+                    " outside it (change or remove its addresses first)"
+                )
 
     # -- an organization and what it owns --------------------------------------
 
-    def _load_organization(self, org: Any, networks: dict[str, str]) -> None:
-        label = f"organizations ({org.sub_domain})"
+    def _load_organization(self, index: int, org: Any, networks: dict[str, str]) -> None:
+        label = f"organizations[{index}] ({org.sub_domain})"
+        given, defaults = _split(
+            org,
+            {"suspended": ("suspended", org.suspended), "activated": ("activated", org.activated)},
+        )
         (org_id,) = self._sync(
             "organization",
             _tables["organizations"],
@@ -177,40 +252,40 @@ class _Loader:
                     label,
                     org.id,
                     (org.sub_domain,),
-                    {
-                        "name": org.name,
-                        "sub_domain": org.sub_domain,
-                        "suspended": org.suspended,
-                        "activated": org.activated,
-                    },
+                    {"name": org.name, "sub_domain": org.sub_domain} | given,
+                    defaults,
                 )
             ],
         )
         vm_ids = self._sync_virtual_machines(org_id, label, org.virtual_machines)
         self._sync_trash(org_id, org.virtual_machines, vm_ids)
-        self._sync_interfaces(label, org.virtual_machines, vm_ids, networks)
+        self._sync_interfaces(org_id, label, org.virtual_machines, vm_ids, networks)
         ip_ids = self._sync_ip_addresses(org_id, label, org.ip_addresses)
         self._allocate(org_id, label, org.ip_addresses, ip_ids)
         self._sync_tokens(org_id, org.sub_domain, label, org.api_tokens)
 
     def _sync_virtual_machines(self, org_id: str, label: str, vms: Sequence[Any]) -> list[str]:
-        rows = [
-            _Row(
-                f"{label} > virtual_machines ({vm.name})",
-                vm.id,
-                (org_id, vm.name),
-                {
-                    "organization_id": org_id,
-                    "name": vm.name,
-                    "hostname": vm.hostname or vm.fqdn.split(".")[0],
-                    "fqdn": vm.fqdn.lower().rstrip("."),
-                },
-                {"created_at": self.now},
+        rows = []
+        for i, vm in enumerate(vms):
+            given, defaults = _split(
+                vm, {"hostname": ("hostname", vm.hostname or vm.fqdn.split(".")[0])}
             )
-            for vm in vms
-        ]
+            rows.append(
+                _Row(
+                    f"{label} > virtual_machines[{i}] ({vm.name})",
+                    vm.id,
+                    (org_id, vm.name),
+                    {"organization_id": org_id, "name": vm.name, "fqdn": vm.stored_fqdn} | given,
+                    defaults | {"created_at": self.now},
+                )
+            )
         return self._sync(
-            "virtual_machine", _tables["virtual_machines"], ("organization_id", "name"), rows
+            "virtual_machine",
+            _tables["virtual_machines"],
+            ("organization_id", "name"),
+            rows,
+            check=_same_organization(org_id),
+            unique=(("organization_id", "fqdn"),),
         )
 
     def _sync_trash(self, org_id: str, vms: Sequence[Any], vm_ids: list[str]) -> None:
@@ -222,6 +297,8 @@ class _Loader:
             ).all()
         )
         for vm, vm_id in zip(vms, vm_ids, strict=True):
+            if "in_trash" not in vm.model_fields_set:
+                continue  # left out: as it is
             trash_id = current.get(vm_id)
             if vm.in_trash and trash_id is None:
                 trash_id = new_id("trash_object")
@@ -237,20 +314,33 @@ class _Loader:
                 self.connection.execute(
                     update(table).where(table.c.id == vm_id).values(trash_object_id=trash_id)
                 )
+                self.report.created["trash_object"] += 1
             elif not vm.in_trash and trash_id is not None:
                 self.connection.execute(
                     update(table).where(table.c.id == vm_id).values(trash_object_id=None)
                 )
                 self.connection.execute(delete(trash).where(trash.c.id == trash_id))
+                self.report.updated["trash_object"] += 1
 
     def _sync_interfaces(
-        self, label: str, vms: Sequence[Any], vm_ids: list[str], networks: dict[str, str]
+        self,
+        org_id: str,
+        label: str,
+        vms: Sequence[Any],
+        vm_ids: list[str],
+        networks: dict[str, str],
     ) -> None:
         rows = []
-        for vm, vm_id in zip(vms, vm_ids, strict=True):
+        for i, (vm, vm_id) in enumerate(zip(vms, vm_ids, strict=True)):
             for index, nic in enumerate(vm.network_interfaces):
-                name = nic.name or f"eth{index}"
-                entry = f"{label} > virtual_machines ({vm.name}) > network_interfaces ({name})"
+                name = interface_name(nic, index)
+                entry = (
+                    f"{label} > virtual_machines[{i}] ({vm.name})"
+                    f" > network_interfaces[{index}] ({name})"
+                )
+                given, defaults = _split(
+                    nic, {"mac_address": ("mac_address", nic.mac_address or _random_mac())}
+                )
                 rows.append(
                     _Row(
                         entry,
@@ -260,75 +350,128 @@ class _Loader:
                             "virtual_machine_id": vm_id,
                             "network_id": _resolve(networks, nic.network, nic.network, entry),
                             "name": name,
-                        },
-                        {
-                            "mac_address": nic.mac_address or _random_mac(),
+                        }
+                        | given,
+                        defaults
+                        | {
                             "state": "attached",
                             # Keeps file order as creation order: the first is the oldest.
                             "created_at": self.now + timedelta(microseconds=index),
                         },
                     )
                 )
+        if not rows:
+            return
+        vm = _tables["virtual_machines"]
+        ips = _tables["ip_addresses"]
+        own_vms = set(
+            self.connection.execute(select(vm.c.id).where(vm.c.organization_id == org_id)).scalars()
+        )
+        carrying: set[str] | None = None
+
+        def check(row: _Row, current: Any) -> None:
+            nonlocal carrying
+            if current is None:
+                return
+            if current.virtual_machine_id not in own_vms:
+                raise InventoryError(
+                    f"{row.label}: {current.id} already exists in another organization"
+                )
+            if current.network_id != row.values["network_id"]:
+                if carrying is None:
+                    query = (
+                        select(ips.c.network_interface_id)
+                        .where(ips.c.network_interface_id.is_not(None))
+                        .distinct()
+                    )
+                    carrying = set(self.connection.execute(query).scalars())
+                if current.id in carrying:
+                    raise InventoryError(
+                        f"{row.label}: carries an allocation, so its network cannot change"
+                    )
+
         self._sync(
             "network_interface",
             _tables["network_interfaces"],
             ("virtual_machine_id", "name"),
             rows,
+            check=check,
+            unique=(("mac_address",),),
         )
 
     def _sync_ip_addresses(self, org_id: str, label: str, entries: Sequence[Any]) -> list[str]:
         table = _tables["ip_addresses"]
-        owners = dict(
-            self.connection.execute(select(table.c.address, table.c.organization_id)).all()
-        )
         find_subnet = _SubnetIndex(self.connection)
         rows = []
-        for entry in entries:
-            where = f"{label} > ip_addresses ({entry.address})"
-            owner = owners.get(entry.address)
-            if owner is not None and owner != org_id:
-                raise InventoryError(f"{where}: the address belongs to another organization")
+        for i, entry in enumerate(entries):
+            where = f"{label} > ip_addresses[{i}] ({entry.address})"
             subnet = find_subnet(entry.address)
             if subnet is None:
                 raise InventoryError(f"{where}: no subnet contains this address")
             if entry.vip and not entry.label:
                 raise InventoryError(f"{where}: a VIP needs a label")
+            values = {
+                "organization_id": org_id,
+                "network_id": subnet[1],
+                "subnet_id": subnet[0],
+                "address": entry.address,
+                "version": 6 if ":" in entry.address else 4,
+            }
+            vip = {"vip": entry.vip, "label": entry.label if entry.vip else None}
+            if entry.model_fields_set & {"vip", "label"}:
+                values |= vip
+                vip = {}
             rows.append(
-                _Row(
-                    where,
-                    entry.id,
-                    (entry.address,),
-                    {
-                        "organization_id": org_id,
-                        "network_id": subnet[1],
-                        "subnet_id": subnet[0],
-                        "address": entry.address,
-                        "version": 6 if ":" in entry.address else 4,
-                        "vip": entry.vip,
-                        "label": entry.label if entry.vip else None,
-                    },
-                    {"created_at": self.now},
-                )
+                _Row(where, entry.id, (entry.address,), values, vip | {"created_at": self.now})
             )
-        return self._sync("ip_address", table, ("address",), rows)
+
+        def check(row: _Row, current: Any) -> None:
+            if current is None:
+                return
+            if current.organization_id != org_id:
+                if current.address == row.values["address"]:
+                    raise InventoryError(
+                        f"{row.label}: the address belongs to another organization"
+                    )
+                raise InventoryError(
+                    f"{row.label}: {current.id} already exists in another organization"
+                )
+            if current.allocation_id is not None and (
+                current.address != row.values["address"]
+                or current.network_id != row.values["network_id"]
+            ):
+                what = "address" if current.address != row.values["address"] else "network"
+                raise InventoryError(
+                    f"{row.label}: {current.address} is allocated to {current.allocation_id},"
+                    f" so its {what} cannot change"
+                )
+
+        return self._sync(
+            "ip_address", table, ("address",), rows, read=("allocation_id",), check=check
+        )
 
     def _allocate(self, org_id: str, label: str, entries: Sequence[Any], ip_ids: list[str]) -> None:
-        wanted = [(e, i) for e, i in zip(entries, ip_ids, strict=True) if e.allocated_to]
+        wanted = [
+            (i, e, ip)
+            for i, (e, ip) in enumerate(zip(entries, ip_ids, strict=True))
+            if e.allocated_to
+        ]
         if not wanted:
             return
-        vms, nics = self._vms_and_interfaces(org_id)
+        vms, trashed, nics = self._vms_and_interfaces(org_id)
         ips = _tables["ip_addresses"]
         current = {
             r.id: r
             for r in self.connection.execute(
-                select(ips.c.id, ips.c.network_id, ips.c.allocation_id).where(
+                select(ips.c.id, ips.c.address, ips.c.network_id, ips.c.allocation_id).where(
                     ips.c.organization_id == org_id
                 )
             )
         }
         changes = []
-        for entry, ip_id in wanted:
-            where = f"{label} > ip_addresses ({entry.address}) > allocated_to"
+        events = []
+        for index, entry, ip_id in wanted:
+            where = f"{label} > ip_addresses[{index}] ({entry.address}) > allocated_to"
             vm_id = vms.get(entry.allocated_to)
             if vm_id is None:
                 raise InventoryError(f"{where}: no virtual machine {entry.allocated_to!r}")
@@ -337,6 +480,10 @@ class _Loader:
                 continue
             if row.allocation_id is not None:
                 raise InventoryError(f"{where}: already allocated to {row.allocation_id}")
+            if vm_id in trashed:
+                raise InventoryError(
+                    f"{where}: the virtual machine {entry.allocated_to!r} is in the trash"
+                )
             try:
                 nic = allocation.choose_interface(nics.get(vm_id, []), row.network_id)
             except NoInterfaceAvailable:
@@ -344,31 +491,54 @@ class _Loader:
                     f"{where}: the VM has no interface on the address's network"
                 ) from None
             changes.append({"_id": ip_id, "_vm": vm_id, "_nic": nic.id})
-        if changes:
-            self.connection.execute(
-                update(ips)
-                .where(ips.c.id == bindparam("_id"), ips.c.allocation_id.is_(None))
-                .values(
-                    allocation_type=allocation.VIRTUAL_MACHINE,
-                    allocation_id=bindparam("_vm"),
-                    network_interface_id=bindparam("_nic"),
-                    allocated_at=self.now,
-                ),
-                changes,
+            events.append(
+                {
+                    "occurred_at": self.now,
+                    "action": "allocate",
+                    "organization_id": org_id,
+                    "actor_type": ACTOR_TYPE,
+                    "actor_id": self.source,
+                    "ip_address_id": ip_id,
+                    "address": row.address,
+                    "virtual_machine_id": vm_id,
+                    "network_interface_id": nic.id,
+                    "request_id": None,
+                }
             )
-            self.report.updated["allocation"] += len(changes)
+        if not changes:
+            return
+        done = self.connection.execute(
+            update(ips)
+            .where(ips.c.id == bindparam("_id"), ips.c.allocation_id.is_(None))
+            .values(
+                allocation_type=allocation.VIRTUAL_MACHINE,
+                allocation_id=bindparam("_vm"),
+                network_interface_id=bindparam("_nic"),
+                allocated_at=self.now,
+            ),
+            changes,
+        )
+        if done.rowcount != len(changes):
+            # The API allocated one of them since it was read: the audit log and the
+            # file would disagree.
+            raise InventoryError(
+                f"{label}: an address was allocated through the API meanwhile; load again"
+            )
+        # The audit log, as the API writes it, in the same transaction.
+        self.connection.execute(insert(_tables["allocation_events"]), events)
+        self.report.updated["allocation"] += len(changes)
 
     def _vms_and_interfaces(
         self, org_id: str
-    ) -> tuple[dict[str, str], dict[str, list[allocation.NetworkInterface]]]:
+    ) -> tuple[dict[str, str], set[str], dict[str, list[allocation.NetworkInterface]]]:
+        """VM name or id -> id (an id wins), the ids of VMs in the trash, interfaces per VM."""
         vm = _tables["virtual_machines"]
         nic = _tables["network_interfaces"]
-        vms: dict[str, str] = {}
-        for row in self.connection.execute(
-            select(vm.c.id, vm.c.name).where(vm.c.organization_id == org_id)
-        ):
-            vms[row.id] = row.id
-            vms[row.name] = row.id
+        rows = self.connection.execute(
+            select(vm.c.id, vm.c.name, vm.c.trash_object_id).where(vm.c.organization_id == org_id)
+        ).all()
+        vms = {row.name: row.id for row in rows} | {row.id: row.id for row in rows}
+        trashed = {row.id for row in rows if row.trash_object_id is not None}
         nics: dict[str, list[allocation.NetworkInterface]] = {}
         query = (
             select(nic.c.id, nic.c.network_id, nic.c.created_at, nic.c.virtual_machine_id)
@@ -379,7 +549,7 @@ class _Loader:
             nics.setdefault(nic_row.virtual_machine_id, []).append(
                 allocation.NetworkInterface(nic_row.id, nic_row.network_id, nic_row.created_at)
             )
-        return vms, nics
+        return vms, trashed, nics
 
     def _sync_tokens(self, org_id: str, sub_domain: str, label: str, tokens: Sequence[Any]) -> None:
         table = _tables["api_tokens"]
@@ -389,15 +559,17 @@ class _Loader:
             ).scalars()
         )
         rows = []
-        for token in tokens:
-            values: dict[str, Any] = {
-                "organization_id": org_id,
-                "name": token.name,
-                "scopes": " ".join(token.scopes),
-                "allowed_networks": " ".join(token.allowed_networks),
-                "expires_at": _aware(token.expires_at),
-            }
-            insert_only: dict[str, Any] = {"created_at": self.now}
+        for i, token in enumerate(tokens):
+            given, defaults = _split(
+                token,
+                {
+                    "scopes": ("scopes", " ".join(token.scopes)),
+                    "allowed_networks": ("allowed_networks", " ".join(token.allowed_networks)),
+                    "expires_at": ("expires_at", _aware(token.expires_at)),
+                },
+            )
+            values: dict[str, Any] = {"organization_id": org_id, "name": token.name} | given
+            insert_only: dict[str, Any] = defaults | {"created_at": self.now}
             if token.secret is not None:
                 values["secret_hash"] = hash_secret(token.secret)
             elif token.name not in existing:
@@ -406,54 +578,80 @@ class _Loader:
                 self.report.new_secrets.append((sub_domain, token.name, secret))
             rows.append(
                 _Row(
-                    f"{label} > api_tokens ({token.name})",
+                    f"{label} > api_tokens[{i}] ({token.name})",
                     None,
                     (org_id, token.name),
                     values,
                     insert_only,
                 )
             )
-        self._sync("api_token", table, ("organization_id", "name"), rows)
+        self._sync(
+            "api_token", table, ("organization_id", "name"), rows, unique=(("secret_hash",),)
+        )
 
     # -- the generic part -------------------------------------------------------
 
     def _references(self, table: Table, key: str) -> dict[str, str]:
-        """id -> id and natural key -> id, for resolving references."""
-        refs: dict[str, str] = {}
-        for row in self.connection.execute(select(table.c.id, table.c[key])):
-            refs[row[0]] = row[0]
-            refs[row[1]] = row[0]
-        return refs
+        """id -> id and natural key -> id, for resolving references; an id wins."""
+        rows = self.connection.execute(select(table.c.id, table.c[key])).all()
+        return {row[1]: row[0] for row in rows} | {row[0]: row[0] for row in rows}
 
     def _sync(
-        self, kind: str, table: Table, key: tuple[str, ...], rows: Sequence[_Row]
+        self,
+        kind: str,
+        table: Table,
+        key: tuple[str, ...],
+        rows: Sequence[_Row],
+        *,
+        read: Sequence[str] = (),
+        check: _Check | None = None,
+        unique: Sequence[tuple[str, ...]] = (),
     ) -> list[str]:
-        """Insert or update ``rows``; return their ids in order."""
+        """Insert new rows and update those whose values differ; return their ids in order.
+
+        ``check`` sees each row with the stored row it matches; ``unique`` names the
+        columns (besides the key) no two rows may share, checked against the stored rows.
+        """
         if not rows:
             return []
-        key_columns = [table.c[k] for k in key]
+        names = {n for row in rows for n in row.values} | set(read) | set(key)
+        names |= {n for columns in unique for n in columns}
+        names.discard("id")
+        stored: dict[str, Any] = {}
         by_key: dict[tuple[Any, ...], str] = {}
-        for existing in self.connection.execute(select(table.c.id, *key_columns)):
-            by_key[tuple(existing[1:])] = existing[0]
-        known_ids = set(by_key.values())
+        for existing in self.connection.execute(
+            select(table.c.id, *(table.c[n] for n in sorted(names)))
+        ):
+            stored[existing.id] = existing
+            by_key[tuple(existing._mapping[k] for k in key)] = existing.id
         seen: set[tuple[Any, ...]] = set()
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
         ids: list[str] = []
+        taken = _Taken(stored, unique)
         for row in rows:
             if row.key in seen:
                 raise InventoryError(f"{row.label}: listed twice")
             seen.add(row.key)
             found = by_key.get(row.key)
+            current = stored.get(found or row.id or "")
+            if check is not None:
+                check(row, current)
             if row.id is not None and found is not None and row.id != found:
                 raise InventoryError(f"{row.label}: already exists with id {found}")
-            row_id = row.id or found
-            if row_id is not None and (found is not None or row_id in known_ids):
-                updates.append({"_id": row_id, **row.values})
+            if current is not None:
+                mapping = current._mapping
+                changed = {n: v for n, v in row.values.items() if mapping[n] != v}
+                taken.check(row, current.id, row.values)
+                if changed:
+                    updates.append({"_id": current.id, **changed})
+                ids.append(current.id)
             else:
-                row_id = row_id or new_id(kind)
-                inserts.append({"id": row_id, **row.values, **row.insert_only})
-            ids.append(row_id)
+                row_id = row.id or new_id(kind)
+                values = {**row.values, **row.insert_only}
+                taken.check(row, row_id, values)
+                inserts.append({"id": row_id, **values})
+                ids.append(row_id)
         if inserts:
             self.connection.execute(insert(table), inserts)
             self.report.created[kind] += len(inserts)
@@ -461,14 +659,55 @@ class _Loader:
         by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for values in updates:
             by_columns.setdefault(tuple(sorted(values)), []).append(values)
-        for names, group in by_columns.items():
-            columns: dict[str, Any] = {name: bindparam(name) for name in names if name != "_id"}
+        for columns, group in by_columns.items():
+            bound: dict[str, Any] = {name: bindparam(name) for name in columns if name != "_id"}
             self.connection.execute(
-                update(table).where(table.c.id == bindparam("_id")).values(columns), group
+                update(table).where(table.c.id == bindparam("_id")).values(bound), group
             )
         if updates:
             self.report.updated[kind] += len(updates)
         return ids
+
+
+class _Taken:
+    """Values of unique columns the stored rows hold, to name the entry that repeats one."""
+
+    def __init__(self, stored: dict[str, Any], unique: Sequence[tuple[str, ...]]) -> None:
+        self._stored = stored
+        self._unique = unique
+        self._owners: dict[tuple[str, ...], dict[tuple[Any, ...], str]] = {}
+
+    def check(self, row: _Row, row_id: str, values: dict[str, Any]) -> None:
+        for columns in self._unique:
+            value = tuple(values.get(c) for c in columns)
+            if None in value:
+                continue
+            owner = self._owners_of(columns).get(value, row_id)
+            if owner != row_id:
+                # Never show a secret's hash.
+                shown = "" if "secret_hash" in columns else f" {value[-1]!r}"
+                raise InventoryError(
+                    f"{row.label}: the {columns[-1]}{shown} is already used by {owner}"
+                )
+
+    def _owners_of(self, columns: tuple[str, ...]) -> dict[tuple[Any, ...], str]:
+        if columns not in self._owners:
+            self._owners[columns] = {
+                tuple(r._mapping[c] for c in columns): r.id for r in self._stored.values()
+            }
+        return self._owners[columns]
+
+
+def _same_organization(org_id: str) -> _Check:
+    """Refuse an id that names another organization's object."""
+
+    def check(row: _Row, current: Any) -> None:
+        if current is not None and current.organization_id != org_id:
+            raise InventoryError(
+                f"{row.label}: {current.id} already exists in another organization"
+            )
+
+    return check
 
 
 class _SubnetIndex:

@@ -137,6 +137,8 @@ class Organization(Base):
     # An organization that is suspended or not yet activated cannot be acted for.
     suspended: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     activated: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # Capabilities tokens for it issued before this time are refused; None: none are.
+    tokens_not_before: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class TrashObject(Base):

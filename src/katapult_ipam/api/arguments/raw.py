@@ -122,11 +122,15 @@ def arguments_parameter(query: Mapping[str, Any]) -> dict[str, Any]:
     return parse_json_arguments(value) if isinstance(value, str) else {}
 
 
-# Apia's test (request.rb, since 3.8.0): application/json or a vendor type with a +json
-# suffix, parameters allowed; case-sensitive and a prefix match, as there.
-_JSON_CONTENT_TYPE = re.compile(r"application/(?:.*\+)?json")
-
-
 def is_json_content_type(content_type: str) -> bool:
-    """Whether a body with this Content-Type is read as JSON arguments."""
-    return _JSON_CONTENT_TYPE.match(content_type) is not None
+    """Whether a body with this Content-Type is read as JSON arguments.
+
+    As Apia (request.rb, since 3.8.0): application/json or a vendor type with a +json
+    suffix, parameters allowed. The media type is compared whole and, as RFC 9110 says,
+    without regard to case: ``Application/JSON`` is JSON, ``application/jsonx`` is not.
+    """
+    media_type = content_type.partition(";")[0].strip().lower()
+    if media_type == "application/json":
+        return True
+    subtype = media_type.removeprefix("application/")
+    return subtype != media_type and subtype.endswith("+json") and len(subtype) > len("+json")

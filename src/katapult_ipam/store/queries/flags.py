@@ -1,10 +1,10 @@
-"""Service flags every worker reads (maintenance mode), and the liveness ping."""
+"""Service flags every worker reads (maintenance mode), and the readiness probe."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import false, insert, select, update
 from sqlalchemy.engine import Connection
 
 from katapult_ipam.store import models as m
@@ -12,9 +12,14 @@ from katapult_ipam.store import models as m
 MAINTENANCE = "maintenance"
 
 
-def ping(connection: Connection) -> None:
-    """Fail unless the database answers."""
-    connection.execute(select(1)).scalar_one()
+def ping_writable(connection: Connection) -> None:
+    """Fail unless the database would take a write: an UPDATE of no rows.
+
+    It changes nothing, yet starts a write transaction: SQLite takes its write
+    lock (a read-only file or ``query_only`` refuses it) and PostgreSQL refuses it
+    in a read-only transaction (a standby, or a primary being failed over).
+    """
+    connection.execute(update(_flag).where(false()).values(enabled=_flag.c.enabled))
 
 
 _flag = m.Base.metadata.tables["service_flags"]

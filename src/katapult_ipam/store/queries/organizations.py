@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import datetime
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection
 
 from katapult_ipam.domain.errors import (
@@ -13,24 +14,43 @@ from katapult_ipam.domain.errors import (
     OrganizationSuspended,
 )
 from katapult_ipam.domain.lookups import Lookup
+from katapult_ipam.ids import looks_like_id
 from katapult_ipam.store import models as m
 from katapult_ipam.store.queries.common import storable
 from katapult_ipam.store.records import OrganizationRecord
 
 _org = m.Base.metadata.tables["organizations"]
 
-_ORGANIZATION_IDS = text(
-    "SELECT id FROM organizations WHERE id IN :references OR sub_domain IN :references"
-).bindparams(bindparam("references", expanding=True))
+_ORGANIZATION_IDS = select(_org.c.id).where(
+    _org.c.id.in_(bindparam("ids", expanding=True))
+    | _org.c.sub_domain.in_(bindparam("sub_domains", expanding=True))
+)
 
 
 def organization_ids(connection: Connection, references: Collection[str]) -> frozenset[str]:
-    """The ids of the organizations named by id or sub-domain; unknown names are dropped."""
-    references = [r for r in references if storable(r)]
-    if not references:
+    """The ids of the organizations named by id or sub-domain; unknown names are dropped.
+
+    A reference shaped like an id is only ever an id, anything else only a
+    sub-domain, so no organization can be named by another's id.
+    """
+    usable = [r for r in references if storable(r)]
+    ids = [r for r in usable if looks_like_id(r)]
+    sub_domains = [r for r in usable if not looks_like_id(r)]
+    if not usable:
         return frozenset()
-    rows = connection.execute(_ORGANIZATION_IDS, {"references": references})
+    rows = connection.execute(_ORGANIZATION_IDS, {"ids": ids, "sub_domains": sub_domains})
     return frozenset(rows.scalars())
+
+
+def tokens_not_before(connection: Connection, organization_id: str) -> datetime | None:
+    """When the organization's capabilities tokens were last revoked (issued before it:
+    refused); None when never, or when there is no such organization."""
+    if not storable(organization_id):
+        return None
+    value = connection.execute(
+        select(_org.c.tokens_not_before).where(_org.c.id == organization_id)
+    ).scalar()
+    return value if isinstance(value, datetime) else None
 
 
 def resolve_organization(

@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection
 from katapult_ipam.domain import allocation
 from katapult_ipam.domain.errors import TrashObject, VirtualMachineNotFound
 from katapult_ipam.domain.lookups import Lookup
+from katapult_ipam.domain.names import normalise_fqdn
 from katapult_ipam.store.driver import DriverStatement, timestamp_result
 from katapult_ipam.store.queries.common import storable
 
@@ -38,7 +39,7 @@ def find_virtual_machine(
     if id is not None:
         rows = _VM_BY_ID.rows(connection, {"key": id})
     elif fqdn is not None:
-        rows = _VM_BY_FQDN.rows(connection, {"key": fqdn.lower()})
+        rows = _VM_BY_FQDN.rows(connection, {"key": normalise_fqdn(fqdn)})
     else:
         return None
     # An FQDN is unique within an organization only: keep the first one visible.
