@@ -22,6 +22,8 @@ runner = CliRunner()
 
 @pytest.fixture
 def key_file(tmp_path: Path) -> Path:
+    """Where the signing key will be made: its directory exists, the file not yet."""
+    (tmp_path / "keys").mkdir()
     return tmp_path / "keys" / "signing-key.pem"
 
 
@@ -98,7 +100,6 @@ def test_issue_refuses_a_bad_ttl(env: dict[str, str], world: World, ttl: str) ->
 
 
 def test_issue_refuses_a_bad_key_file(env: dict[str, str], key_file: Path, world: World) -> None:
-    key_file.parent.mkdir()
     key_file.write_text("not a key")
     args = ["capabilities", "issue", "--organization", "acme", "--scope", "ip_addresses"]
     result = runner.invoke(app, args, env=env)
@@ -116,6 +117,7 @@ def test_the_public_key_can_be_listed_for_rotation(tmp_path: Path) -> None:
     from katapult_ipam.config import Settings
 
     old_key = tmp_path / "old.pem"
+    CapabilitiesKeys.from_settings(Settings(signing_key_file=str(old_key)))  # made as `serve` does
     result = CliRunner().invoke(
         app, ["capabilities", "public-key"], env={"KATAPULT_IPAM_SIGNING_KEY_FILE": str(old_key)}
     )
@@ -148,11 +150,11 @@ def test_the_public_key_can_be_listed_for_rotation(tmp_path: Path) -> None:
 
 def test_s7_issue_refuses_a_ttl_beyond_the_maximum(env: dict[str, str], world: World) -> None:
     args = ["capabilities", "issue", "--organization", "acme", "--scope", "ip_addresses"]
-    result = runner.invoke(app, [*args, "--ttl", "25h"], env=env)
+    result = runner.invoke(app, [*args, "--ttl", "25h"], env=env, prog_name="katapult-ipam")
     assert (result.exit_code, result.stdout) == (2, "")
     assert result.stderr == (
-        "invalid value for --ttl: 25h is longer than the maximum, 1d"
-        " (KATAPULT_IPAM_CAPABILITIES_MAX_TTL)\n"
+        "katapult-ipam capabilities issue: Invalid value for '--ttl': 25h is longer than the"
+        " maximum, 1d (KATAPULT_IPAM_CAPABILITIES_MAX_TTL)\n"
     )
     assert runner.invoke(app, [*args, "--ttl", "24h"], env=env).exit_code == 0
     longer = {**env, "KATAPULT_IPAM_CAPABILITIES_MAX_TTL": str(2 * 24 * 3600)}
@@ -196,3 +198,21 @@ def test_s7_revoke_sets_the_organizations_not_before(
     assert rows["globex"] is None
     unknown = runner.invoke(app, ["capabilities", "revoke", "--organization", "nope"], env=env)
     assert (unknown.exit_code, unknown.stderr) == (1, "no organization 'nope'\n")
+
+
+# -- N13: public-key only reads the key; a key is made only in an existing directory --------
+
+
+def test_n13_public_key_never_makes_a_key(tmp_path: Path) -> None:
+    for missing in (tmp_path / "k.pem", tmp_path / "nonexist" / "dir" / "k.pem"):
+        result = runner.invoke(
+            app,
+            ["capabilities", "public-key"],
+            env={"KATAPULT_IPAM_SIGNING_KEY_FILE": str(missing)},
+        )
+        assert (result.exit_code, result.stdout) == (1, "")
+        assert result.stderr == (
+            f"no signing key at {missing} (KATAPULT_IPAM_SIGNING_KEY_FILE): it is made when"
+            " `katapult-ipam serve` first starts, or by `katapult-ipam capabilities issue`\n"
+        )
+    assert list(tmp_path.iterdir()) == []

@@ -3,32 +3,51 @@
 from __future__ import annotations
 
 import ipaddress
-from typing import Annotated, Any
+import re
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from redis.asyncio.connection import ConnectionPool
+from redis.exceptions import RedisError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-from katapult_ipam.auth.client_address import ForwardingHeader
+from katapult_ipam.limits import ZONE_MAX_LENGTH
 
 DEFAULT_DATABASE_URL = "sqlite:///var/katapult-ipam.db"
 ENV_PREFIX = "KATAPULT_IPAM_"
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 
+# The header trusted proxies write the client's address in (lower case).
+ForwardingHeader = Literal["x-forwarded-for", "forwarded"]
+
 # Ranges checked when the settings are read: the service refuses to start on a value
-# outside them (``setting_problems`` says which, one line each).
+# outside them (``setting_problems`` says which, one line each). Every number has an
+# upper bound too, far beyond any real value, so none overflows where it is used (a
+# timedelta, a thread count, a C integer) and kills every worker at its start.
 Seconds = Annotated[float, Field(gt=0, le=86_400, allow_inf_nan=False)]
-AtLeastOne = Annotated[int, Field(ge=1)]
-NotNegative = Annotated[int, Field(ge=0)]
+# A request's head and body limits: below 1 KiB ordinary requests would be refused.
+Bytes = Annotated[int, Field(ge=1024, le=2**30)]
+MAX_CAPABILITIES_TTL = 366 * 86_400
+# The latest Unix time a datetime can hold (9999-12-31T23:59:59Z).
+LATEST_UNIX_TIME = 253_402_300_799
+# A DNS name: dot-separated labels of letters, digits and inner hyphens, each 1 to 63
+# characters (lower case, without the final dot, once normalised by ``dns_zone``).
+DNS_NAME = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*")
+# Options of a Redis URL that would silently override KATAPULT_IPAM_REDIS_TIMEOUT.
+_REDIS_TIMEOUT_OPTIONS = ("socket_timeout", "socket_connect_timeout", "timeout")
 
 
 class Settings(BaseSettings):
     """Every knob the service has; see README for the table."""
 
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
+    # A bad value may hold a secret (a password in a URL): errors never repeat it.
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, extra="ignore", hide_input_in_errors=True
+    )
 
     database_url: str = DEFAULT_DATABASE_URL
     # Default reverse DNS zone for addresses that are not allocated.
@@ -37,18 +56,18 @@ class Settings(BaseSettings):
     database_timeout: Seconds = 5.0
     # Threads that run transactions, each with its own connection. 0: SQLite runs
     # them on the event loop (fastest), PostgreSQL on 4 threads.
-    database_threads: NotNegative = 0
+    database_threads: Annotated[int, Field(ge=0, le=256)] = 0
     # Threads that run read-only transactions (token lookups, flags, lists), each
     # with its own connection: reads never take the write lock or the event loop.
-    read_threads: AtLeastOne = 2
+    read_threads: Annotated[int, Field(ge=1, le=256)] = 2
     # Most allocations committed together in one transaction (group commit).
-    max_batch: AtLeastOne = 64
+    max_batch: Annotated[int, Field(ge=1, le=100_000)] = 64
     # One of LOG_LEVELS.
     log_level: str = "info"
 
     # -- request limits (answered with the error envelope) --------------------
-    max_body_bytes: AtLeastOne = 64 * 1024
-    max_header_bytes: AtLeastOne = 16 * 1024
+    max_body_bytes: Bytes = 64 * 1024
+    max_header_bytes: Bytes = 16 * 1024
     # How long a client may take to send its body.
     body_timeout: Seconds = 10.0
 
@@ -65,10 +84,12 @@ class Settings(BaseSettings):
 
     # -- the authenticator ------------------------------------------------------
     # Requests per identity (or per client address, before authentication) per minute.
-    rate_limit_per_minute: AtLeastOne = 1000
+    rate_limit_per_minute: Annotated[int, Field(ge=1, le=1_000_000_000)] = 1000
     # For tests: the rate limit's clock stands still at this Unix time, so a burst never
     # straddles the turn of a minute and Retry-After is exact. Unset: the system clock.
-    rate_limit_frozen_at: Annotated[float, Field(allow_inf_nan=False)] | None = None
+    rate_limit_frozen_at: (
+        Annotated[float, Field(ge=0, le=LATEST_UNIX_TIME, allow_inf_nan=False)] | None
+    ) = None
     # Shared rate limit counters; without it each process counts on its own.
     redis_url: str | None = None
     # Seconds a Redis call may take before this process counts on its own for a while.
@@ -79,7 +100,7 @@ class Settings(BaseSettings):
     # Comma separated CIDRs whose forwarding header is believed.
     trusted_proxies: str = ""
     # The one header trusted proxies write the client's address in: X-Forwarded-For,
-    # or RFC 7239 Forwarded. The other is ignored, whoever sends it.
+    # or RFC 7239 Forwarded (in any case). The other is ignored, whoever sends it.
     forwarded_header: ForwardingHeader = "x-forwarded-for"
     # Answer every API request 503 (also switchable at run time: `katapult-ipam maintenance`).
     maintenance: bool = False
@@ -89,8 +110,8 @@ class Settings(BaseSettings):
     capabilities_public_keys: str = ""
     capabilities_issuer: str = "katapult-ipam"
     # The longest lifetime a capabilities token may have, in seconds: longer ones are
-    # neither issued nor believed (nor those without an issue time).
-    capabilities_max_ttl: AtLeastOne = 24 * 3600
+    # neither issued nor believed (nor those without an issue time). At most 366 days.
+    capabilities_max_ttl: Annotated[int, Field(ge=1, le=MAX_CAPABILITIES_TTL)] = 24 * 3600
     # OAuth2 access tokens (JWT) from an external issuer.
     oauth2_issuer: str | None = None
     oauth2_audience: str | None = None
@@ -125,6 +146,11 @@ class Settings(BaseSettings):
             url.get_dialect()
         except NoSuchModuleError:
             raise ValueError(f"no database driver {url.drivername!r}") from None
+        if url.get_backend_name() == "sqlite" and _in_memory(url.database, url.query):
+            raise ValueError(
+                "a SQLite URL needs a file path (such as sqlite:///var/katapult-ipam.db):"
+                " an in-memory database keeps nothing"
+            )
         return value
 
     @field_validator("redis_url")
@@ -132,6 +158,9 @@ class Settings(BaseSettings):
     def _redis_url(cls, value: str | None) -> str | None:
         if value is not None:
             _check_url(value, ("redis", "rediss", "unix"), "redis://host:6379/0")
+            if value.startswith("unix:") and not urlsplit(value).path:
+                raise ValueError("no socket path (such as unix:///run/redis/redis.sock)")
+            _check_redis_options(value)
         return value
 
     @field_validator("oauth2_jwks_url")
@@ -139,17 +168,27 @@ class Settings(BaseSettings):
     def _jwks_url(cls, value: str | None) -> str | None:
         if value is not None:
             _check_url(value, ("http", "https"), "https://issuer.example/jwks.json")
+            if "@" in urlsplit(value).netloc:
+                # urllib would not log in with it: it would ask DNS for "user:password@host".
+                raise ValueError("must not hold a user name or password")
         return value
 
     @field_validator("trusted_proxies")
     @classmethod
     def _trusted_proxies(cls, value: str) -> str:
         for network in _split(value):
-            try:
-                ipaddress.ip_network(network, strict=False)
-            except ValueError:
-                raise ValueError(f"{network!r} is not a CIDR such as 10.0.0.0/8") from None
+            _check_cidr(network)
         return value
+
+    @field_validator("rdns_zone")
+    @classmethod
+    def _rdns_zone(cls, value: str) -> str:
+        return dns_zone(value)
+
+    @field_validator("forwarded_header", mode="before")
+    @classmethod
+    def _forwarded_header(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("log_level")
     @classmethod
@@ -198,8 +237,71 @@ class Settings(BaseSettings):
         return self.database_url.startswith("sqlite")
 
 
+def dns_zone(value: str) -> str:
+    """``value`` as a DNS zone name (lower case, without a final dot); a ValueError, which
+    does not repeat the value, if it is not one."""
+    zone = value.rstrip(".").lower()
+    if len(zone) > ZONE_MAX_LENGTH or not DNS_NAME.fullmatch(zone):
+        raise ValueError(
+            "not a DNS name: dot-separated labels of letters, digits and hyphens"
+            f" (such as rdns.example.net), at most {ZONE_MAX_LENGTH} characters"
+        )
+    return zone
+
+
 def _split(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def _check_cidr(network: str) -> None:
+    """A CIDR without host bits: 10.0.0.1/8 would silently stand for all of 10.0.0.0/8."""
+    try:
+        ipaddress.ip_network(network, strict=False)
+    except ValueError:
+        raise ValueError(f"{network!r} is not a CIDR such as 10.0.0.0/8") from None
+    try:
+        ipaddress.ip_network(network, strict=True)
+    except ValueError:
+        interface = ipaddress.ip_interface(network)
+        raise ValueError(
+            f"{network} has host bits set: did you mean"
+            f" {interface.ip}/{interface.max_prefixlen} or {interface.network}?"
+        ) from None
+
+
+def _in_memory(database: str | None, query: Any) -> bool:
+    """Whether SQLite would keep this database in memory only (no path, ``:memory:``,
+    or a ``file:`` URI in memory mode)."""
+    if not database or database == ":memory:" or database.startswith("file::memory:"):
+        return True
+    return bool(database.startswith("file:") and "mode=memory" in database) or (
+        query.get("mode") == "memory"
+    )
+
+
+def _check_redis_options(value: str) -> None:
+    """What the Redis client would refuse when the service starts (a traceback then),
+    refused now; the URL (and its password) is never repeated."""
+    try:
+        pool = ConnectionPool.from_url(value)
+        pool.make_connection()  # type: ignore[no-untyped-call]  # built, not connected
+    except ValueError as error:
+        # "Invalid value for 'socket_timeout' in connection URL.": the name is redis's own.
+        match = re.search(r"value for '(\w+)'", str(error))
+        option = f"its option {match.group(1)}" if match else "an option"
+        raise ValueError(f"{option} has a value Redis cannot read") from None
+    except TypeError as error:
+        match = re.search(r"keyword argument '(\w{1,40})'", str(error))
+        option = f" {match.group(1)}" if match else ""
+        raise ValueError(f"Redis does not know its option{option}") from None
+    except RedisError:
+        raise ValueError("an option has a value Redis cannot read") from None
+    query = urlsplit(value).query
+    for option in _REDIS_TIMEOUT_OPTIONS:
+        if re.search(rf"(^|&){option}=", query):
+            raise ValueError(
+                f"its option {option} would override {ENV_PREFIX}REDIS_TIMEOUT: set that instead"
+            )
 
 
 def _check_url(value: str, schemes: tuple[str, ...], example: str) -> None:

@@ -6,11 +6,20 @@ import ipaddress
 import re
 from collections.abc import Callable, Hashable
 from datetime import datetime
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from katapult_ipam.domain.names import normalise_fqdn
 from katapult_ipam.ids import ID_PATTERN
@@ -28,6 +37,7 @@ from katapult_ipam.limits import (
     TIME_ZONE_MAX_LENGTH,
     ZONE_MAX_LENGTH,
 )
+from katapult_ipam.tokens import check_scopes, check_token_name
 
 
 class InventoryError(ValueError):
@@ -42,12 +52,56 @@ _DNS_NAME_MAX_LENGTH = 253
 # One DNS label; it never contains "_", so it never looks like an id (see ids.py).
 _SUB_DOMAIN = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
 _MAC_ADDRESS = re.compile(r"[0-9a-f]{2}([:-])[0-9a-f]{2}(\1[0-9a-f]{2}){4}")
+# A host name is one DNS label, in any case (an FQDN's labels are lower-cased).
+_HOSTNAME = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+# One spelling per permalink: no "UK-LON-01" next to "uk-lon-01".
+_PERMALINK = re.compile(r"[a-z0-9-]+")
+# Printable ASCII without spaces: eth0, ens3.100, bond0:1, vlan-7.
+_INTERFACE_NAME = re.compile(r"[A-Za-z0-9._:-]+")
+
+
+def _printable(value: str) -> str:
+    """Refuse control and formatting characters (a bidi override such as U+202E would
+    make a name read differently from what it is); the message shows them escaped."""
+    if "\x00" in value:
+        raise ValueError("contains a NUL character")  # as _Entry says of every field
+    if not value.isprintable():
+        raise ValueError(f"contains a control or formatting character: {value!r}")
+    return value
+
+
+def _permalink(value: str) -> str:
+    if not _PERMALINK.fullmatch(value):
+        raise ValueError(f"a permalink is lower-case letters, digits and hyphens: {value!r}")
+    return value
+
+
+def _interface_name(value: str) -> str:
+    if not _INTERFACE_NAME.fullmatch(value):
+        raise ValueError(
+            "an interface name is letters, digits and . _ : - (no spaces or other"
+            f" characters): {value!r}"
+        )
+    return value
+
+
+def _iso_code(value: str) -> str:
+    if not (value.isascii() and value.isalpha()):
+        raise ValueError(f"an ISO country code is ASCII letters only: {value!r}")
+    return value.upper()
+
+
 # An explicit id has the production shape, so references by id and by natural key
 # (a sub-domain) cannot be confused.
 Id = Annotated[str, Field(max_length=ID_MAX_LENGTH, pattern=f"^{ID_PATTERN.pattern}$")]
-Name = Annotated[str, Field(max_length=NAME_MAX_LENGTH)]
-Permalink = Annotated[str, Field(min_length=1, max_length=PERMALINK_MAX_LENGTH)]
+Name = Annotated[str, Field(max_length=NAME_MAX_LENGTH), AfterValidator(_printable)]
+Permalink = Annotated[
+    str, Field(min_length=1, max_length=PERMALINK_MAX_LENGTH), AfterValidator(_permalink)
+]
 Address = Annotated[str, Field(max_length=ADDRESS_MAX_LENGTH)]
+InterfaceName = Annotated[
+    str, Field(min_length=1, max_length=NAME_MAX_LENGTH), AfterValidator(_interface_name)
+]
 
 
 class _Entry(BaseModel):
@@ -66,8 +120,9 @@ class _Entry(BaseModel):
 class CountryEntry(_Entry):
     id: Id | None = None
     name: Name
-    iso_code2: str = Field(min_length=2, max_length=2)
-    iso_code3: str = Field(min_length=3, max_length=3)
+    # Stored upper-cased: ASCII letters only, so that upper-casing keeps the length.
+    iso_code2: Annotated[str, Field(min_length=2, max_length=2), AfterValidator(_iso_code)]
+    iso_code3: Annotated[str, Field(min_length=3, max_length=3), AfterValidator(_iso_code)]
     time_zone: str | None = Field(default=None, max_length=TIME_ZONE_MAX_LENGTH)
     eu: bool = False
 
@@ -131,7 +186,7 @@ class NetworkEntry(_Entry):
 
 class InterfaceEntry(_Entry):
     id: Id | None = None
-    name: Name | None = None
+    name: InterfaceName | None = None
     network: str  # id or permalink
     mac_address: str | None = Field(default=None, max_length=MAC_ADDRESS_MAX_LENGTH)
 
@@ -147,11 +202,22 @@ class InterfaceEntry(_Entry):
 
 class VirtualMachineEntry(_Entry):
     id: Id | None = None
-    name: str = Field(min_length=1, max_length=NAME_MAX_LENGTH)
+    name: Annotated[
+        str, Field(min_length=1, max_length=NAME_MAX_LENGTH), AfterValidator(_printable)
+    ]
     hostname: str | None = Field(default=None, max_length=HOSTNAME_MAX_LENGTH)
     fqdn: str = Field(min_length=1, max_length=FQDN_MAX_LENGTH)
     in_trash: bool = False
     network_interfaces: list[InterfaceEntry] = []
+
+    @field_validator("hostname")
+    @classmethod
+    def _hostname(cls, value: str | None) -> str | None:
+        if value is not None and not _HOSTNAME.fullmatch(value):
+            raise ValueError(
+                f"a hostname is one DNS label: 1 to 63 letters, digits and inner hyphens: {value!r}"
+            )
+        return value
 
     @field_validator("fqdn")
     @classmethod
@@ -177,7 +243,9 @@ class IPAddressEntry(_Entry):
     id: Id | None = None
     address: Address
     vip: bool = False
-    label: str | None = Field(default=None, max_length=LABEL_MAX_LENGTH)
+    label: Annotated[str, Field(max_length=LABEL_MAX_LENGTH), AfterValidator(_printable)] | None = (
+        None
+    )
     allocated_to: str | None = None  # VM id or name in the same organization
 
     @field_validator("address")
@@ -192,11 +260,25 @@ class IPAddressEntry(_Entry):
 
 
 class APITokenEntry(_Entry):
-    name: str = Field(min_length=1, max_length=NAME_MAX_LENGTH)
+    name: str = Field(max_length=NAME_MAX_LENGTH)
     secret: str | None = Field(default=None, min_length=16)
     scopes: list[str] = []
     allowed_networks: list[str] = []
     expires_at: datetime | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        check_token_name(value)
+        return value
+
+    @field_validator("scopes")
+    @classmethod
+    def _scopes(cls, value: list[str]) -> list[str]:
+        # The same rule as every other way of making a token; none at all is a token
+        # that is refused everything.
+        check_scopes(value, at_least_one=False)
+        return value
 
     @field_validator("allowed_networks")
     @classmethod
@@ -258,6 +340,26 @@ class _NoAliasLoader(_YAMLLoader):  # type: ignore[valid-type,misc]
             )
         return super().construct_object(node, deep)
 
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        # YAML's own rule, which PyYAML does not enforce: a key once per mapping. Else the
+        # last one wins silently ({address: 192.0.2.11, address: 192.0.2.12} is .12).
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[tuple[str, str], yaml.Node] = {}
+            for key_node, _ in node.value:
+                if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":merge"):
+                    continue
+                key = (key_node.tag, key_node.value)
+                first = seen.setdefault(key, key_node)
+                if first is not key_node:
+                    raise yaml.constructor.ConstructorError(
+                        None,
+                        None,
+                        f"the key {key_node.value!r} is given twice in one mapping"
+                        f" (first on line {first.start_mark.line + 1})",
+                        key_node.start_mark,
+                    )
+        return super().construct_mapping(node, deep)  # type: ignore[no-any-return]
+
 
 def read_inventory(path: Path, max_bytes: int = INVENTORY_MAX_BYTES) -> Inventory:
     """Parse and validate a YAML inventory, naming the first bad entry on failure."""
@@ -304,6 +406,24 @@ def parse_inventory(document: Any, source: str = "inventory") -> Inventory:
     return inventory
 
 
+class _List(Enum):
+    """The lists of the file an entry's path (for ``_where``) goes through."""
+
+    COUNTRIES = "countries"
+    DATA_CENTERS = "data_centers"
+    NETWORKS = "networks"
+    SUBNETS = "subnets"
+    ORGANIZATIONS = "organizations"
+    VIRTUAL_MACHINES = "virtual_machines"
+    NETWORK_INTERFACES = "network_interfaces"
+    IP_ADDRESSES = "ip_addresses"
+    API_TOKENS = "api_tokens"
+
+
+# An entry as the lists and indexes leading to it: (ORGANIZATIONS, 0, IP_ADDRESSES, 3).
+_Path = tuple[_List | int, ...]
+
+
 def _refuse_duplicates(inventory: Inventory, source: str) -> None:
     """Every id and natural key once in the whole file, not only within one list.
 
@@ -311,11 +431,11 @@ def _refuse_duplicates(inventory: Inventory, source: str) -> None:
     merge two entries into one; here both entries are named. Entries are kept as
     paths and described only for the message: files may hold a million addresses.
     """
-    seen: dict[tuple[str, Hashable], tuple[int, ...]] = {}
+    seen: dict[tuple[str, Hashable], _Path] = {}
 
-    def once(what: str, key: Hashable, path: tuple[int, ...], shown: str | None = None) -> None:
+    def once(what: str, key: Hashable, path: _Path, shown: str | None = None) -> None:
         first = seen.setdefault((what, key), path)
-        if first is not path:
+        if first != path:
             value = "" if shown == "" else f" {shown or key!r}"
             raise InventoryError(
                 f"{source}: {_where(inventory, path)}: {what}{value} is listed twice"
@@ -323,23 +443,25 @@ def _refuse_duplicates(inventory: Inventory, source: str) -> None:
             )
 
     for i, country in enumerate(inventory.countries):
-        path = (0, i)
+        path: _Path = (_List.COUNTRIES, i)
         if country.id:
             once("country id", country.id, path)
         once("iso_code2", country.iso_code2.upper(), path, country.iso_code2)
     for i, data_center in enumerate(inventory.data_centers):
-        path = (1, i)
+        path = (_List.DATA_CENTERS, i)
         if data_center.id:
             once("data center id", data_center.id, path)
         once("data center permalink", data_center.permalink, path)
     for i, network in enumerate(inventory.networks):
+        path = (_List.NETWORKS, i)
         if network.id:
-            once("network id", network.id, (2, i))
-        once("network permalink", network.permalink, (2, i))
+            once("network id", network.id, path)
+        once("network permalink", network.permalink, path)
         for j, subnet in enumerate(network.subnets):
+            path = (_List.NETWORKS, i, _List.SUBNETS, j)
             if subnet.id:
-                once("subnet id", subnet.id, (2, i, j))
-            once("cidr", subnet.cidr, (2, i, j))
+                once("subnet id", subnet.id, path)
+            once("cidr", subnet.cidr, path)
     for i, org in enumerate(inventory.organizations):
         _refuse_duplicates_in(org, i, once)
 
@@ -348,18 +470,18 @@ _Once = Callable[..., None]
 
 
 def _refuse_duplicates_in(org: OrganizationEntry, i: int, once: _Once) -> None:
-    path: tuple[int, ...] = (3, i)
+    at: _Path = (_List.ORGANIZATIONS, i)
     if org.id:
-        once("organization id", org.id, path)
-    once("sub_domain", org.sub_domain, path)
+        once("organization id", org.id, at)
+    once("sub_domain", org.sub_domain, at)
     for j, vm in enumerate(org.virtual_machines):
-        path = (3, i, 0, j)
+        path = (*at, _List.VIRTUAL_MACHINES, j)
         if vm.id:
             once("virtual machine id", vm.id, path)
         once("virtual machine name", (i, vm.name), path, vm.name)
         once("fqdn", (i, vm.stored_fqdn), path, vm.fqdn)
         for k, nic in enumerate(vm.network_interfaces):
-            path = (3, i, 0, j, k)
+            path = (*at, _List.VIRTUAL_MACHINES, j, _List.NETWORK_INTERFACES, k)
             if nic.id:
                 once("network interface id", nic.id, path)
             name = interface_name(nic, k)
@@ -367,46 +489,37 @@ def _refuse_duplicates_in(org: OrganizationEntry, i: int, once: _Once) -> None:
             if nic.mac_address:
                 once("mac_address", nic.mac_address, path)
     for j, ip in enumerate(org.ip_addresses):
-        path = (3, i, 1, j)
+        path = (*at, _List.IP_ADDRESSES, j)
         if ip.id:
             once("IP address id", ip.id, path)
         once("address", ip.address, path)
     for j, token in enumerate(org.api_tokens):
-        path = (3, i, 2, j)
+        path = (*at, _List.API_TOKENS, j)
         once("token name", (i, token.name), path, token.name)
         # Never shown: the message names the two entries only.
         if token.secret:
             once("token secret", token.secret, path, "")
 
 
-def _where(inventory: Inventory, path: tuple[int, ...]) -> str:
-    """``organizations[0] (acme) > ip_addresses[3] (192.0.2.3)`` for a path of indexes."""
-    section, *rest = path
-    if section == 0:
-        return f"countries[{rest[0]}] ({inventory.countries[rest[0]].iso_code2})"
-    if section == 1:
-        return f"data_centers[{rest[0]}] ({inventory.data_centers[rest[0]].permalink})"
-    if section == 2:
-        network = inventory.networks[rest[0]]
-        where = f"networks[{rest[0]}] ({network.permalink})"
-        if len(rest) == 1:
-            return where
-        return f"{where} > subnets[{rest[1]}] ({network.subnets[rest[1]].cidr})"
-    org = inventory.organizations[rest[0]]
-    where = f"organizations[{rest[0]}] ({org.sub_domain})"
-    if len(rest) == 1:
-        return where
-    kind, index, *nic = rest[1:]
-    if kind == 1:
-        return f"{where} > ip_addresses[{index}] ({org.ip_addresses[index].address})"
-    if kind == 2:
-        return f"{where} > api_tokens[{index}] ({org.api_tokens[index].name})"
-    vm = org.virtual_machines[index]
-    where = f"{where} > virtual_machines[{index}] ({vm.name})"
-    if not nic:
-        return where
-    name = interface_name(vm.network_interfaces[nic[0]], nic[0])
-    return f"{where} > network_interfaces[{nic[0]}] ({name})"
+def _where(inventory: Inventory, path: _Path) -> str:
+    """``organizations[0] (acme) > ip_addresses[3] (192.0.2.3)`` for an entry's path."""
+    parts: list[str] = []
+    node: Any = inventory
+    for list_, index in zip(path[::2], path[1::2], strict=True):
+        assert isinstance(list_, _List)
+        assert isinstance(index, int)
+        node = getattr(node, list_.value)[index]
+        parts.append(f"{list_.value}[{index}] ({_entry_label(node, index)})")
+    return " > ".join(parts)
+
+
+def _entry_label(entry: Any, index: int) -> str:
+    if isinstance(entry, InterfaceEntry):
+        return interface_name(entry, index)
+    for field in ("iso_code2", "permalink", "cidr", "sub_domain", "address", "name"):
+        if hasattr(entry, field):
+            return str(getattr(entry, field))
+    raise AssertionError(f"no label for {type(entry).__name__}")
 
 
 def interface_name(entry: InterfaceEntry, index: int) -> str:
@@ -433,6 +546,8 @@ def _label(entry: Any) -> str | None:
     if not isinstance(entry, dict):
         return None
     for key in ("name", "permalink", "sub_domain", "address", "cidr", "iso_code2"):
-        if isinstance(entry.get(key), str):
-            return str(entry[key])
+        value = entry.get(key)
+        if isinstance(value, str):
+            # Not yet validated: a control character or a bidi override shown escaped.
+            return value if value.isprintable() else repr(value)[1:-1]
     return None

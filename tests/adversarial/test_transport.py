@@ -3,9 +3,11 @@
 A request head must arrive whole within HEAD_TIMEOUT, whether the connection is
 new and silent, trickles a byte at a time, or comes back after a response; a head
 is capped while it arrives, for every path, so huge unterminated headers cost the
-server almost nothing; MAX_CONNECTIONS is answered 503 with the error envelope;
-IDLE_TIMEOUT closes a kept-alive connection. Refusals and malformed requests are
-answered with the error envelope and an X-Request-Id.
+server almost nothing; a body must arrive whole within BODY_TIMEOUT, and one still
+trickling after its request was answered ends the connection by then; MAX_CONNECTIONS
+is answered 503 with the error envelope; IDLE_TIMEOUT closes a kept-alive connection.
+Refusals and malformed requests are answered with the error envelope and an
+X-Request-Id.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ import select
 import socket
 import threading
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -29,6 +33,7 @@ pytestmark = pytest.mark.slow
 
 HEAD_TIMEOUT = 1.0
 IDLE_TIMEOUT = 0.5
+BODY_TIMEOUT = 2.0
 # Generous for a busy machine, yet far below what an unguarded server allows (for ever).
 SLACK = 1.5
 MIB = 1024 * 1024
@@ -40,6 +45,7 @@ def server(start_server: ServerFactory) -> RunningServer:
         env={
             "KATAPULT_IPAM_HEAD_TIMEOUT": str(HEAD_TIMEOUT),
             "KATAPULT_IPAM_IDLE_TIMEOUT": str(IDLE_TIMEOUT),
+            "KATAPULT_IPAM_BODY_TIMEOUT": str(BODY_TIMEOUT),
         }
     )
 
@@ -111,6 +117,48 @@ def vm_rss_kib(pid: int) -> int:
     raise AssertionError(f"no VmRSS for {pid}")
 
 
+T = TypeVar("T")
+
+
+def eventually(attempt: Callable[[], T], done: Callable[[T], bool], within: float = 5.0) -> T:
+    """``attempt()`` again until ``done`` with its result or ``within`` seconds; the last."""
+    deadline = time.monotonic() + within
+    while True:
+        result = attempt()
+        if done(result) or time.monotonic() > deadline:
+            return result
+        time.sleep(0.02)
+
+
+def trickle_body(sock: socket.socket, head: bytes, limit: float) -> tuple[bytes, float]:
+    """Send ``head``, then a body byte every 0.25 s, reading all the while, until the
+    server has closed the connection or ``limit`` seconds; its answer and the seconds
+    from the head to the close (a send fails the second time after it)."""
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.sendall(head)
+    started = time.monotonic()
+    sock.settimeout(0.25)
+    answer = b""
+    ended = False  # the server has ended its side: nothing more to read
+    while time.monotonic() - started < limit:
+        try:
+            sock.sendall(b"a")
+        except OSError:
+            break
+        if ended:
+            time.sleep(0.25)
+            continue
+        try:
+            chunk = sock.recv(65536)
+        except TimeoutError:
+            continue
+        except ConnectionResetError:
+            break
+        answer += chunk
+        ended = not chunk
+    return answer, time.monotonic() - started
+
+
 # -- the head deadline ---------------------------------------------------------------
 
 
@@ -136,10 +184,7 @@ def test_s3_the_next_head_on_a_kept_alive_connection_has_the_same_deadline(
 ) -> None:
     with connect(server) as sock:
         sock.sendall(b"GET /livez HTTP/1.1\r\nHost: x\r\n\r\n")
-        first = b""
-        while not first.endswith(b'{"status":"ok"}'):
-            first += sock.recv(65536)
-        assert first.startswith(b"HTTP/1.1 200")
+        assert read_responses(sock, 1)[0][0] == 200
         # The first byte of the next request stops the idle timer: the head deadline rules.
         started = time.monotonic()
         answer = trickle(
@@ -154,9 +199,7 @@ def test_s3_an_idle_kept_alive_connection_is_closed_after_idle_timeout(
 ) -> None:
     with connect(server) as sock:
         sock.sendall(b"GET /livez HTTP/1.1\r\nHost: x\r\n\r\n")
-        answer = b""
-        while not answer.endswith(b'{"status":"ok"}'):
-            answer += sock.recv(65536)
+        assert read_responses(sock, 1)[0][0] == 200
         started = time.monotonic()
         assert read_until_closed(sock) == b""
         assert time.monotonic() - started < IDLE_TIMEOUT + SLACK
@@ -172,6 +215,37 @@ def test_s3_many_silent_connections_all_go(server: RunningServer) -> None:
     with connect(server) as sock:  # and the server serves on
         sock.sendall(b"GET /livez HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         assert read_until_closed(sock).startswith(b"HTTP/1.1 200")
+
+
+# -- the body deadline -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "authenticated"),
+    [
+        ("/livez", False),  # answered 404 at once, the body never read
+        ("/nowhere", False),
+        (PATH, False),  # refused before the body is read
+        (PATH, True),  # read by the API handler, which answers 408 itself
+    ],
+)
+def test_a_body_trickled_a_byte_at_a_time_ends_its_connection_in_time(
+    server: RunningServer, world: World, path: str, authenticated: bool
+) -> None:
+    authorization = f"Authorization: Bearer {ACME_TOKEN}\r\n" if authenticated else ""
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: x\r\n{authorization}"
+        "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"
+    ).encode()
+    with connect(server) as sock:
+        answer, held = trickle_body(sock, head, limit=BODY_TIMEOUT + 3 * SLACK)
+    assert held < BODY_TIMEOUT + SLACK, f"held {held:.1f} s"
+    status, headers, _ = parse(answer)
+    if authenticated:
+        refusal(answer, 408, "request_timeout")
+    else:
+        assert status in (400, 401, 403, 404), answer[:300]
+    assert headers["x-request-id"]
 
 
 # -- the head cap ----------------------------------------------------------------------
@@ -270,6 +344,44 @@ def test_s3_unterminated_huge_headers_do_not_grow_the_server(server: RunningServ
     assert status == 200
 
 
+def test_n1_endless_chunked_trailers_are_refused_and_do_not_grow_the_server(
+    server: RunningServer,
+) -> None:
+    # A whole body, then trailer fields of 1 MB each without end: counted against the
+    # head's cap, never kept (uvicorn alone added each to the request's headers).
+    pid = server.pid
+    exchange(server, b"GET /livez HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    before = vm_rss_kib(pid)
+    head = (
+        f"POST {PATH} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {ACME_TOKEN}\r\n"
+        "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n"
+    ).encode()
+    trailer = b"X-T: " + b"a" * 1_000_000 + b"\r\n"
+    sent = 0
+    with connect(server, timeout=10.0) as sock:
+        sock.sendall(head)
+        deadline = time.monotonic() + 5.0
+        answered = False
+        while not answered and sent < 200 * MIB and time.monotonic() < deadline:
+            for start in range(0, len(trailer), 65536):
+                try:
+                    sock.sendall(trailer[start : start + 65536])
+                except OSError:
+                    answered = True  # closed by the server
+                    break
+                sent += 65536
+                if select.select([sock], [], [], 0)[0]:
+                    answered = True
+                    break
+        grown = vm_rss_kib(pid) - before  # with the connection still open
+        answer = read_until_closed(sock)
+    refusal(answer, 431, "request_header_fields_too_large")
+    assert grown < 16 * 1024, f"the server grew by {grown} KiB"
+    assert sent < 16 * MIB, sent  # refused early: only socket buffers took the rest
+    status, _, _ = exchange(server, b"GET /livez HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert status == 200
+
+
 # -- the connection cap ----------------------------------------------------------------
 
 
@@ -279,15 +391,20 @@ def test_s3_connections_over_the_cap_are_refused_503(start_server: ServerFactory
     with ExitStack() as stack:
         for _ in range(3):
             stack.enter_context(connect(server))
-        time.sleep(0.2)  # the server has accepted them
-        with connect(server) as sock:
-            sock.sendall(request)
-            answer = read_until_closed(sock)
+
+        def ask() -> bytes:
+            with connect(server) as sock:
+                sock.sendall(request)
+                return read_until_closed(sock)
+
+        # Answered 200 until the server has accepted the three.
+        answer = eventually(ask, lambda answer: answer.startswith(b"HTTP/1.1 503"))
         headers = refusal(answer, 503, "service_unavailable")
         assert headers["retry-after"] == "5"
         assert headers["x-request-id"] == "over-1"
-    time.sleep(0.2)  # the three have gone: served again
-    assert exchange(server, request)[0] == 200
+    # Refused until the server has seen the three go.
+    served = eventually(lambda: exchange(server, request)[0], lambda status: status == 200)
+    assert served == 200
 
 
 # -- malformed requests and odd methods (K1, K2) ---------------------------------------

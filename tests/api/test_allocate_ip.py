@@ -510,12 +510,52 @@ def test_an_array_in_the_query_string_is_not_a_lookup(client: TestClient, world:
 def test_a_lost_race_is_a_refusal_unless_the_winner_was_this_very_allocation(
     client: TestClient, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from sqlalchemy import text
+
     from katapult_ipam.store.queries import ip_addresses
 
-    # The conditional write finds the IP taken, though our read saw it free.
-    monkeypatch.setattr(ip_addresses, "allocate_if_free", lambda *args, **kwargs: False)
-    lost = refused(
-        client, world, 422, "ip_already_allocated",
-        {"virtual_machine": {"id": world.vm("web-1")}, "ip_address": {"address": "192.0.2.10"}},
-    )  # fmt: skip
+    real = ip_addresses.allocate_if_free
+    winner = world.vm("web-2")
+
+    def another_wins_first(
+        connection: Any, ip: Any, vm_id: str, interface_id: str, now: Any
+    ) -> bool:
+        # Between our read and our write, web-2 takes the IP: our conditional write misses.
+        nic = connection.execute(
+            text("SELECT id FROM network_interfaces WHERE virtual_machine_id = :vm"
+                 " AND network_id = :network"),
+            {"vm": winner, "network": ip.network.id},
+        ).scalar_one()  # fmt: skip
+        assert real(connection, ip, winner, nic, now)
+        return real(connection, ip, vm_id, interface_id, now)
+
+    monkeypatch.setattr(ip_addresses, "allocate_if_free", another_wins_first)
+    body = {"virtual_machine": {"id": world.vm("web-1")}, "ip_address": {"address": "192.0.2.10"}}
+    response = client.post(PATH, json=body)
+    lost = assert_error(response, 422, "ip_already_allocated")
     assert lost["detail"] == {}
+
+
+def test_an_address_renumbered_between_read_and_write_is_not_allocated(
+    client: TestClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An inventory load re-addresses the IP after our read: the conditional write
+    misses (it names the address it read), and the address asked for is gone."""
+    from sqlalchemy import text
+
+    from katapult_ipam.store.queries import ip_addresses
+
+    real = ip_addresses.allocate_if_free
+
+    def renumbered_first(connection: Any, ip: Any, vm_id: str, interface_id: str, now: Any) -> bool:
+        connection.execute(
+            text("UPDATE ip_addresses SET address = '192.0.2.99' WHERE id = :id"), {"id": ip.id}
+        )
+        return real(connection, ip, vm_id, interface_id, now)
+
+    monkeypatch.setattr(ip_addresses, "allocate_if_free", renumbered_first)
+    body = {"virtual_machine": {"id": world.vm("web-1")}, "ip_address": {"address": "192.0.2.10"}}
+    before = world.snapshot()
+    response = client.post(PATH, json=body)
+    assert_error(response, 404, "ip_address_not_found")
+    assert world.snapshot() == before  # the stand-in renumbering went with the refusal

@@ -156,7 +156,8 @@ def at_the_limits() -> dict[str, Any]:
             "sub_domain": filled("o", 63),
             "virtual_machines": [{
                 "id": filled("vm_", ID_MAX_LENGTH), "name": filled("v", NAME_MAX_LENGTH),
-                "hostname": filled("h", HOSTNAME_MAX_LENGTH),
+                # One DNS label: 63 characters (the column holds 255).
+                "hostname": filled("h", 63),
                 # The longest DNS name: 253 characters (the column leaves room for a root dot).
                 "fqdn": ("Upper" + "C" * 58 + ".") * 3 + "x" * 61,
                 "network_interfaces": [{

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 import pytest
-from sqlalchemy import Engine, MetaData, Table, delete, insert, select, update
+from sqlalchemy import Engine, MetaData, Table, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import Executable
 
@@ -31,6 +31,7 @@ ips = cast(Table, m.IPAddress.__table__)
 nics = cast(Table, m.NetworkInterface.__table__)
 vms = cast(Table, m.VirtualMachine.__table__)
 subnets = cast(Table, m.Subnet.__table__)
+orgs = cast(Table, m.Organization.__table__)
 NOW = datetime(2026, 11, 27, tzinfo=UTC)
 
 
@@ -104,6 +105,7 @@ VIA_INTERFACE = "fk_ip_addresses_allocation_id_network_interfaces"
 ON_NETWORK = "fk_ip_addresses_network_interface_id_network_interfaces"
 OWN_ORGANIZATION = "fk_ip_addresses_allocation_id_virtual_machines"
 SUBNET_NETWORK = "fk_ip_addresses_subnet_id_subnets"
+SUB_DOMAIN = "ck_organizations_sub_domain_dns_label"
 LONDON, AMSTERDAM, PRIVATE = "uk-lon-01-public", "nl-ams-01-public", "uk-lon-01-private"
 
 # Each write that breaks a rule, and the constraint PostgreSQL names when it refuses
@@ -145,6 +147,17 @@ FORBIDDEN: dict[str, tuple[str, Write]] = {
     # -- a VM ---------------------------------------------------------------------------------
     "an FQDN that is not lower-case": ("ck_virtual_machines_fqdn_lower_case",
                                        change(vms, vm("web-1"), fqdn="Web-1.acme.example.net")),
+    # -- an organization: its sub-domain is one DNS label ---------------------------------------
+    **{
+        f"a sub-domain {why}": (SUB_DOMAIN, change(orgs, organization("acme"), sub_domain=bad))
+        for why, bad in [
+            ("in upper case", "Acme"), ("with an underscore", "ac_me"),
+            ("shaped like an id", "org_acme000000000001"), ("with a dot", "acme.example"),
+            ("with a space", "ac me"), ("beginning with a hyphen", "-acme"),
+            ("ending with a hyphen", "acme-"), ("that is empty", ""),
+            ("of 64 characters", "a" * 64), ("that is not ASCII", "acmé"),
+        ]
+    },
 }  # fmt: skip
 
 ALLOWED: dict[str, Write] = {
@@ -157,6 +170,8 @@ ALLOWED: dict[str, Write] = {
     "an interface holding nothing moved to another network":
         change(nics, nic("web-2", "eth1"), network_id=network(PRIVATE)),
     "a VM holding nothing deleted": remove(vms, vm("multi")),
+    "a sub-domain of 63 letters, digits and inner hyphens":
+        change(orgs, organization("acme"), sub_domain="a-0" + "b" * 59 + "9"),
 }  # fmt: skip
 
 
@@ -282,3 +297,45 @@ def test_upgrading_refuses_a_database_that_breaks_the_rules(
         migrate.upgrade(engine)
     assert not migrate.is_current(engine)
     assert rows_as_of_now(engine) == before
+
+
+# -- the migration that checks sub-domains ------------------------------------------------------
+
+
+@pytest.fixture
+def before_0005(engine: Engine, world: World) -> Iterator[None]:
+    """The standard inventory in a database taken back to revision 0004."""
+    migrate.downgrade(engine, "0004")
+    yield
+    if not migrate.is_current(engine):  # the next test on this database expects head
+        with engine.begin() as connection:
+            fixed = func.lower(func.replace(orgs.c.id, "_", "-"))
+            connection.execute(update(orgs).values(sub_domain=fixed))
+        migrate.upgrade(engine)
+
+
+def test_upgrading_refuses_stored_sub_domains_that_are_not_dns_labels(
+    engine: Engine, world: World, before_0005: None
+) -> None:
+    # Accepted before 0005, from before the inventory file checked sub-domains.
+    acme, globex = organization("acme")(world), organization("globex")(world)
+    with engine.begin() as connection:
+        connection.execute(update(orgs).where(orgs.c.id == acme).values(sub_domain="Acme_Corp"))
+    before = rows_as_of_now(engine)
+    with pytest.raises(migrate.MigrationError) as refused:
+        migrate.upgrade(engine)
+    assert str(refused.value) == (
+        "1 organizations have a sub_domain that is not one DNS label (1 to 63 lower-case"
+        f" letters, digits and inner hyphens): 'Acme_Corp' ({acme}); rename them first;"
+        " nothing was migrated"
+    )
+    assert not migrate.is_current(engine)
+    assert rows_as_of_now(engine) == before
+    # Renamed, it upgrades, keeping every row.
+    with engine.begin() as connection:
+        connection.execute(update(orgs).where(orgs.c.id == acme).values(sub_domain="acme-corp"))
+    migrate.upgrade(engine)
+    assert migrate.is_current(engine)
+    with engine.connect() as connection:
+        stored = dict(connection.execute(select(orgs.c.id, orgs.c.sub_domain)).all())
+    assert stored == {acme: "acme-corp", globex: "globex"}

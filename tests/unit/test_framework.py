@@ -56,8 +56,8 @@ def test_domain_errors_map_to_declared_api_errors() -> None:
 def test_request_ids_are_distinct_version_4_uuids() -> None:
     import uuid
 
-    from katapult_ipam.api.handler import _REQUEST_IDS
+    from katapult_ipam.api.request_ids import new_request_id
 
-    ids = [_REQUEST_IDS.next() for _ in range(1000)]
+    ids = [new_request_id() for _ in range(1000)]
     assert len(set(ids)) == 1000
     assert all(uuid.UUID(i).version == 4 and str(uuid.UUID(i)) == i for i in ids)

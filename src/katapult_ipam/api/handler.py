@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import itertools
 import logging
 import time
-import uuid
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -41,12 +39,12 @@ from katapult_ipam.api.errors import (
     ApiError,
 )
 from katapult_ipam.api.framework import Router, domain_error_to_api
+from katapult_ipam.api.request_ids import request_id_from_headers
 from katapult_ipam.auth.authenticator import Authenticator, Credentials, require_scope
 from katapult_ipam.auth.client_address import TrustedProxies
 from katapult_ipam.auth.identity import Identity
 from katapult_ipam.config import Settings
 from katapult_ipam.domain.errors import DomainError
-from katapult_ipam.limits import REQUEST_ID_MAX_LENGTH
 from katapult_ipam.observability import request_id_var
 from katapult_ipam.store.errors import describe, is_outage
 
@@ -188,31 +186,7 @@ def _api_path(request: Request) -> str:
 
 
 def _request_id(request: Request) -> str:
-    return parse_request_id(request.headers.get("x-request-id", ""))
-
-
-def parse_request_id(given: str) -> str:
-    """The client's X-Request-Id when it is fit to echo and log, else a new one."""
-    if 0 < len(given) <= REQUEST_ID_MAX_LENGTH and given.isascii() and given.isprintable():
-        return given
-    return _REQUEST_IDS.next()
-
-
-class _RequestIds:
-    """Version 4 UUIDs: the first 80 bits drawn once per process, then a counter.
-
-    Unique, as a request id must be, without a system call per request.
-    """
-
-    def __init__(self) -> None:
-        self._prefix = str(uuid.uuid4())[:24]  # 8-4-4-4 groups and the dash
-        self._counter = itertools.count()
-
-    def next(self) -> str:
-        return f"{self._prefix}{next(self._counter) & 0xFFFFFFFFFFFF:012x}"
-
-
-_REQUEST_IDS = _RequestIds()
+    return request_id_from_headers(request.scope["headers"])
 
 
 def _check_sizes(request: Request, settings: Settings) -> None:

@@ -1,19 +1,48 @@
-"""An ``X-Request-Id`` on every response, not only on those of the API handler.
+"""Request ids: read from the client's ``X-Request-Id`` once, in one way, everywhere.
 
-A pure ASGI middleware: a response that leaves the application without the header
-(/livez, /readyz, the OpenAPI document, Starlette's own answers) gets the client's
-id when it is fit to echo, or a new one (``handler.parse_request_id``). Responses
-that already carry it (the API handler's, whose id is also in its log line and the
-audit log) pass unchanged.
+``request_id_from_headers`` is the one reading of the header, for the API handler,
+``RequestIdMiddleware`` and the transport's refusals (``katapult_ipam.transport``):
+the client's first ``X-Request-Id`` when it is fit to echo and log
+(``parse_request_id``), else a new id.
+
+``RequestIdMiddleware``, a pure ASGI middleware, puts one on every response that
+leaves the application without it (/livez, /readyz, the OpenAPI document,
+Starlette's own answers). Responses that already carry it (the API handler's, whose
+id is also in its log line and the audit log) pass unchanged.
 """
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterable
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from katapult_ipam.api.handler import parse_request_id
+from katapult_ipam.limits import REQUEST_ID_MAX_LENGTH
 
 HEADER = b"x-request-id"
+
+
+def request_id_from_headers(headers: Iterable[tuple[bytes, bytes]]) -> str:
+    """The id for a request with these raw ASGI headers (lower-case names): the
+    client's first X-Request-Id if fit, else a new one."""
+    for name, value in headers:
+        if name == HEADER:
+            return parse_request_id(value.decode("latin-1"))
+    return new_request_id()
+
+
+def parse_request_id(given: str) -> str:
+    """The client's X-Request-Id when it is fit to echo and log, else a new one."""
+    if 0 < len(given) <= REQUEST_ID_MAX_LENGTH and given.isascii() and given.isprintable():
+        return given
+    return new_request_id()
+
+
+def new_request_id() -> str:
+    """A random version 4 UUID (about 2 µs): nothing in it tells how many requests
+    the process has served, as a counter would."""
+    return str(uuid.uuid4())
 
 
 class RequestIdMiddleware:
@@ -29,16 +58,9 @@ class RequestIdMiddleware:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", ()))
                 if not any(name.lower() == HEADER for name, _ in headers):
-                    headers.append((HEADER, request_id(scope).encode("latin-1")))
+                    request_id = request_id_from_headers(scope.get("headers", ()))
+                    headers.append((HEADER, request_id.encode("latin-1")))
                     message = {**message, "headers": headers}
             await send(message)
 
         await self.app(scope, receive, send_with_id)
-
-
-def request_id(scope: Scope) -> str:
-    """The id for this request: the client's first X-Request-Id if fit, else a new one."""
-    for name, value in scope.get("headers", ()):
-        if name == HEADER:
-            return parse_request_id(value.decode("latin-1"))
-    return parse_request_id("")

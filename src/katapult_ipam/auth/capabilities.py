@@ -24,6 +24,7 @@ from katapult_ipam.auth.jwt import (
     verified_payload,
 )
 from katapult_ipam.auth.keys import key_id, load_or_create_signing_key, load_public_key
+from katapult_ipam.tokens import check_scopes
 
 if TYPE_CHECKING:
     from katapult_ipam.config import Settings
@@ -33,15 +34,6 @@ CAPABILITIES_ALGORITHM = "EdDSA"
 # The longest lifetime of a capabilities token unless the settings say otherwise
 # (KATAPULT_IPAM_CAPABILITIES_MAX_TTL): a longer one is neither issued nor believed.
 DEFAULT_MAX_TTL = timedelta(hours=24)
-
-
-def check_scopes(scopes: Sequence[str]) -> None:
-    """Refuse no scope at all, an empty scope, or one with white space (scopes are
-    stored and sent space separated, so ``"a b"`` would grant two)."""
-    if not scopes:
-        raise ValueError("at least one scope is needed")
-    if any(not scope or any(c.isspace() for c in scope) for scope in scopes):
-        raise ValueError("a scope is empty or contains white space")
 
 
 @dataclass(frozen=True)

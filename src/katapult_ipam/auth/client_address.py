@@ -22,11 +22,9 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Iterable, Sequence
-from typing import Literal
 
+from katapult_ipam.config import ForwardingHeader
 from katapult_ipam.domain.addresses import IPAddress, IPNetwork
-
-ForwardingHeader = Literal["x-forwarded-for", "forwarded"]
 
 # The client address when a trusted proxy could not say who the client was.
 UNKNOWN_CLIENT = "unknown"

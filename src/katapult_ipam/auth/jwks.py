@@ -74,8 +74,14 @@ class JWKSURL:
         timeout: float = 3.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme not in ("http", "https"):
             raise SignedTokenConfigError("the OAuth2 JWKS URL must be http or https")
+        if "@" in parts.netloc:
+            # urllib does not log in with it: it would ask DNS for "user:password@host".
+            raise SignedTokenConfigError(
+                "the OAuth2 JWKS URL must not hold a user name or password"
+            )
         self._url = url
         self._cache_for = cache_for.total_seconds()
         self._min_interval = min_interval.total_seconds()

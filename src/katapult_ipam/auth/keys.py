@@ -15,15 +15,30 @@ from katapult_ipam.auth.jwt import SignedTokenConfigError
 
 
 def load_or_create_signing_key(path: Path) -> Ed25519PrivateKey:
-    """The Ed25519 key in ``path`` (PKCS8 PEM), made and saved with mode 0600 if absent."""
+    """The Ed25519 key in ``path`` (PKCS8 PEM), made and saved with mode 0600 if absent.
+
+    Only ``serve`` and ``capabilities issue`` make it; ``capabilities public-key``
+    reads it (``load_signing_key``), so a mistyped path never prints a new key's half."""
     try:
-        return _read_private_key(path)
+        return load_signing_key(path)
     except FileNotFoundError:
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
     _create_exclusively(path, private_key_pem(Ed25519PrivateKey.generate()))
     # Another process may have created the file first: everyone uses the file's key.
-    return _read_private_key(path)
+    return load_signing_key(path)
+
+
+def load_signing_key(path: Path) -> Ed25519PrivateKey:
+    """The Ed25519 key in ``path`` (PKCS8 PEM), never made: FileNotFoundError if absent."""
+    data = path.read_bytes()
+    try:
+        key = serialization.load_pem_private_key(data, password=None)
+    except (ValueError, TypeError):
+        raise SignedTokenConfigError(f"{path}: not an unencrypted PEM private key") from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise SignedTokenConfigError(f"{path}: not an Ed25519 private key")
+    return key
 
 
 def load_public_key(path: Path) -> Ed25519PublicKey:
@@ -59,17 +74,6 @@ def key_id(key: Ed25519PublicKey) -> str:
     """A short fingerprint of ``key``, used as the tokens' ``kid``."""
     raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return hashlib.sha256(raw).hexdigest()[:16]
-
-
-def _read_private_key(path: Path) -> Ed25519PrivateKey:
-    data = path.read_bytes()
-    try:
-        key = serialization.load_pem_private_key(data, password=None)
-    except (ValueError, TypeError):
-        raise SignedTokenConfigError(f"{path}: not an unencrypted PEM private key") from None
-    if not isinstance(key, Ed25519PrivateKey):
-        raise SignedTokenConfigError(f"{path}: not an Ed25519 private key")
-    return key
 
 
 def _create_exclusively(path: Path, data: bytes) -> None:

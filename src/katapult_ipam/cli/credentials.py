@@ -4,28 +4,27 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, NoReturn
+from pathlib import Path
+from typing import Annotated, NoReturn, TypeVar
 
 import typer
 
-from katapult_ipam.auth.capabilities import (
-    CapabilitiesKeys,
-    check_scopes,
-    issue_capabilities_token,
-)
-from katapult_ipam.auth.keys import public_key_pem
+from katapult_ipam.auth.capabilities import CapabilitiesKeys, issue_capabilities_token
+from katapult_ipam.auth.jwt import SignedTokenConfigError
+from katapult_ipam.auth.keys import load_public_key, load_signing_key, public_key_pem
 from katapult_ipam.config import Settings
 from katapult_ipam.store import admin
 from katapult_ipam.store.database import create_database_engine
-from katapult_ipam.store.queries import organizations
+from katapult_ipam.tokens import check_scopes, check_token_name
 
 tokens_app = typer.Typer(help="API tokens.")
 capabilities_app = typer.Typer(
     help="Capabilities tokens: short-lived, signed, never stored; revoked per organization."
 )
 
+_T = TypeVar("_T")
 _DURATION = re.compile(r"\A([0-9]+)([smhdw])\Z")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 # The longest lifetime of an API token: far beyond any real one, short of a date overflow.
@@ -44,9 +43,8 @@ def tokens_create(
     replace: Annotated[bool, typer.Option(help="Replace a token of the same name.")] = False,
 ) -> None:
     """Create an API token and print its secret (only a hash is stored)."""
-    if not name.strip():
-        _refuse("--name", "a token needs a name")
-    _check_scopes(scope)
+    _check("--name", check_token_name, name)
+    _check("--scope", check_scopes, scope)
     expires_at = None
     if expires_in is not None:
         lifetime = _lifetime(expires_in, "--expires-in", MAX_API_TOKEN_LIFETIME)
@@ -62,9 +60,6 @@ def tokens_create(
             expires_at=expires_at,
             replace=replace,
         )
-    except admin.AdminError as error:
-        typer.echo(str(error), err=True)
-        raise typer.Exit(1) from None
     finally:
         engine.dispose()
     typer.echo(secret)
@@ -79,9 +74,6 @@ def tokens_revoke(
     engine = create_database_engine(Settings())
     try:
         admin.revoke_token(engine, organization=organization, name=name)
-    except admin.AdminError as error:
-        typer.echo(str(error), err=True)
-        raise typer.Exit(1) from None
     finally:
         engine.dispose()
     typer.echo(f"revoked {organization}/{name}")
@@ -98,34 +90,24 @@ def capabilities_issue(
 ) -> None:
     """Print a capabilities token signed with the service's key (`capabilities revoke`
     refuses every token of an organization issued until then)."""
-    _check_scopes(scope)
+    _check("--scope", check_scopes, scope)
     settings = Settings()
     max_ttl = timedelta(seconds=settings.capabilities_max_ttl)
     lifetime = _lifetime(ttl, "--ttl", max_ttl, "KATAPULT_IPAM_CAPABILITIES_MAX_TTL")
     engine = create_database_engine(settings)
     try:
-        with engine.connect() as connection:
-            organization_id = admin.find_organization(connection, organization)
-            revoked = organizations.tokens_not_before(connection, organization_id)
-    except admin.AdminError as error:
-        typer.echo(str(error), err=True)
-        raise typer.Exit(1) from None
+        organization_id, issued_at = admin.capabilities_issue_time(engine, organization)
     finally:
         engine.dispose()
-    try:
-        keys = CapabilitiesKeys.from_settings(settings)
-        token = issue_capabilities_token(
-            keys,
-            organization_id=organization_id,
-            scopes=scope,
-            ttl=lifetime,
-            issuer=settings.capabilities_issuer,
-            now=_not_before(revoked),
-            max_ttl=max_ttl,
-        )
-    except ValueError as error:  # a bad key file
-        typer.echo(str(error), err=True)
-        raise typer.Exit(1) from None
+    token = issue_capabilities_token(
+        CapabilitiesKeys.from_settings(settings),
+        organization_id=organization_id,
+        scopes=scope,
+        ttl=lifetime,
+        issuer=settings.capabilities_issuer,
+        now=issued_at,
+        max_ttl=max_ttl,
+    )
     typer.echo(token)
 
 
@@ -138,9 +120,6 @@ def capabilities_revoke(
     engine = create_database_engine(Settings())
     try:
         revoked_at = admin.revoke_capabilities_tokens(engine, organization)
-    except admin.AdminError as error:
-        typer.echo(str(error), err=True)
-        raise typer.Exit(1) from None
     finally:
         engine.dispose()
     when = revoked_at.isoformat(timespec="seconds").replace("+00:00", "Z")
@@ -151,10 +130,27 @@ def capabilities_revoke(
 def capabilities_public_key() -> None:
     """Print the signing key's public half (PEM). List it in
     KATAPULT_IPAM_CAPABILITIES_PUBLIC_KEYS before rotating to a new key file,
-    so tokens signed with this key stay valid until they expire."""
-    keys = CapabilitiesKeys.from_settings(Settings())
-    public_key = keys.private_key.public_key()
-    typer.echo(public_key_pem(public_key).decode().strip())
+    so tokens signed with this key stay valid until they expire. The key is only
+    read, never made (`serve` and `capabilities issue` make it)."""
+    settings = Settings()
+    # Every key file the service would read is checked, as `serve` checks them.
+    for public_key_file in settings.capabilities_public_key_files:
+        load_public_key(Path(public_key_file))
+    path = Path(settings.signing_key_file)
+    try:
+        private_key = load_signing_key(path)
+    except FileNotFoundError:
+        typer.echo(
+            f"no signing key at {path} (KATAPULT_IPAM_SIGNING_KEY_FILE): it is made when"
+            " `katapult-ipam serve` first starts, or by `katapult-ipam capabilities issue`",
+            err=True,
+        )
+        raise typer.Exit(1) from None
+    except OSError as error:
+        raise SignedTokenConfigError(
+            f"KATAPULT_IPAM_SIGNING_KEY_FILE {path}: {error.strerror or error}"
+        ) from None
+    typer.echo(public_key_pem(private_key.public_key()).decode().strip())
 
 
 def parse_duration(
@@ -195,24 +191,14 @@ def _lifetime(
         _refuse(option, error.message)
 
 
-def _check_scopes(scopes: Sequence[str]) -> None:
+def _check(option: str, check: Callable[[_T], None], value: _T) -> None:
+    """``check(value)``; its refusal is a bad value of ``option``."""
     try:
-        check_scopes(scopes)
+        check(value)
     except ValueError as error:
-        _refuse("--scope", str(error))
+        _refuse(option, str(error))
 
 
 def _refuse(option: str, reason: str) -> NoReturn:
-    """A bad option value: one line and exit 2, as a usage error."""
-    typer.echo(f"invalid value for {option}: {reason}", err=True)
-    raise typer.Exit(2)
-
-
-def _not_before(revoked: datetime | None) -> datetime | None:
-    """When a new token is issued: now, unless the organization's tokens were revoked
-    within this very second; then the next second (well inside the clock leeway), since
-    a token's issue time has whole seconds and must not fall before the revocation."""
-    if revoked is None:
-        return None
-    now = datetime.now(UTC)
-    return max(now, datetime.fromtimestamp(math.ceil(revoked.timestamp()), UTC))
+    """A bad option value: a usage error (one line and exit 2, cli/errors.py)."""
+    raise typer.BadParameter(reason, param_hint=f"'{option}'")

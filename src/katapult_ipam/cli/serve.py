@@ -7,7 +7,9 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from katapult_ipam.cli import errors
+from katapult_ipam.auth.capabilities import CapabilitiesKeys
+from katapult_ipam.auth.oauth2 import OAuth2Verifier
+from katapult_ipam.cli.errors import NOT_MIGRATED
 from katapult_ipam.config import Settings
 from katapult_ipam.observability import logging_config
 from katapult_ipam.store import migrate
@@ -24,11 +26,11 @@ def serve(
     engine = create_database_engine(settings)
     try:
         if not migrate.is_current(engine):
-            typer.echo("the database is not migrated: run `katapult-ipam migrate`", err=True)
+            typer.echo(NOT_MIGRATED, err=True)
             raise typer.Exit(1)
     finally:
         engine.dispose()
-    errors.check_before_serving(settings)
+    check_before_serving(settings)
     uvicorn.run(
         "katapult_ipam.app:create_app",
         factory=True,
@@ -39,11 +41,20 @@ def serve(
         log_level=settings.log_level,
         log_config=logging_config(settings.log_level),
         server_header=False,
-        # uvicorn's httptools protocol with a deadline and a size cap on each request
-        # head, a connection cap and IDLE_TIMEOUT (katapult_ipam.transport).
+        # uvicorn's httptools protocol with deadlines on each request's head and body,
+        # a size cap on its head and a connection cap (katapult_ipam.transport).
         http="katapult_ipam.transport:GuardedHttpToolsProtocol",
+        limit_concurrency=settings.max_connections,  # answered by the transport
+        timeout_keep_alive=settings.idle_timeout,  # type: ignore[arg-type]  # any seconds
         ws="none",  # no WebSocket here: an Upgrade header is an ordinary request
         # The application decides whom to believe about the client's address
         # (KATAPULT_IPAM_TRUSTED_PROXIES); uvicorn must not rewrite it first.
         proxy_headers=False,
     )
+
+
+def check_before_serving(settings: Settings) -> None:
+    """Meet, before any worker starts, what would stop every worker at its start: key
+    files that cannot be read (a worker's traceback would be all the operator sees)."""
+    CapabilitiesKeys.from_settings(settings)
+    OAuth2Verifier.from_settings(settings)

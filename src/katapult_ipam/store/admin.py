@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import ipaddress
+import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Engine, delete, insert, select, text, update
 from sqlalchemy.engine import Connection
 
 from katapult_ipam.ids import new_id
-from katapult_ipam.limits import NAME_MAX_LENGTH
 from katapult_ipam.store import models as m
 from katapult_ipam.store.queries import organizations
-from katapult_ipam.tokens import hash_secret, new_secret
+from katapult_ipam.tokens import check_scopes, check_token_name, hash_secret, new_secret
 
 _tables = m.Base.metadata.tables
 
@@ -41,8 +41,11 @@ def create_token(
     replace: bool = False,
 ) -> str:
     """Store a new token (or replace one of the same name) and return its secret."""
-    if not 0 < len(name) <= NAME_MAX_LENGTH or "\x00" in name:
-        raise AdminError(f"a token name is 1 to {NAME_MAX_LENGTH} characters, without NUL")
+    try:
+        check_token_name(name)
+        check_scopes(scopes)
+    except ValueError as error:
+        raise AdminError(str(error)) from None
     try:
         networks = [ipaddress.ip_network(n, strict=False).compressed for n in allowed_networks]
     except ValueError as error:
@@ -86,14 +89,43 @@ def revoke_token(engine: Engine, *, organization: str, name: str) -> None:
             raise AdminError(f"no active token {name!r} in organization {organization!r}")
 
 
+def database_now(connection: Connection) -> datetime:
+    """The database server's time: one clock for every host that issues or revokes.
+
+    Revoking from a host whose clock runs behind the issuing host's would otherwise
+    spare the tokens issued in between.
+    """
+    if connection.dialect.name == "postgresql":
+        value = connection.execute(text("SELECT statement_timestamp()")).scalar_one()
+        return value.astimezone(UTC)  # type: ignore[no-any-return]
+    # SQLite runs in this process: its clock is this host's.
+    return datetime.now(UTC)
+
+
 def revoke_capabilities_tokens(engine: Engine, organization: str) -> datetime:
     """Refuse every capabilities token of the organization issued until now; return now."""
     orgs = _tables["organizations"]
-    now = datetime.now(UTC)
     with engine.begin() as connection:
         org_id = find_organization(connection, organization)
+        now = database_now(connection)
         connection.execute(update(orgs).where(orgs.c.id == org_id).values(tokens_not_before=now))
     return now
+
+
+def capabilities_issue_time(engine: Engine, organization: str) -> tuple[str, datetime]:
+    """The id of the organization named by sub-domain or id, and the issue time a
+    capabilities token made for it now carries: the database's now (the clock
+    revocations use), unless its tokens were revoked
+    within this very second; then the next second (well inside the clock leeway),
+    since a token's issue time has whole seconds and must never fall before the
+    revocation, or the new token would be refused as revoked."""
+    with engine.connect() as connection:
+        org_id = find_organization(connection, organization)
+        revoked = organizations.tokens_not_before(connection, org_id)
+        now = database_now(connection)
+    if revoked is None:
+        return org_id, now
+    return org_id, max(now, datetime.fromtimestamp(math.ceil(revoked.timestamp()), UTC))
 
 
 def free_ip_and_vm(engine: Engine, organization: str) -> tuple[str, str] | None:

@@ -7,7 +7,10 @@ owned by an organization matches only within that organization. A field an
 entry leaves out keeps its stored value (a new object gets the default), and
 only rows whose values change are written and counted. Allocations made through
 the API are left alone unless the file names an ``allocated_to``; a file cannot
-re-address, move or re-network what carries an allocation.
+re-address, move or re-network what carries an allocation. On PostgreSQL the API
+may allocate while a load runs: those updates are written only if still allowed
+(see _Guard), else the file is refused ("changed while loading: load again").
+Loads wait for each other (SQLite: BEGIN IMMEDIATE; PostgreSQL: an advisory lock).
 """
 
 from __future__ import annotations
@@ -20,8 +23,22 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, Table, bindparam, delete, insert, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    Select,
+    Table,
+    bindparam,
+    delete,
+    exists,
+    false,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.engine import Connection, Row
+from sqlalchemy.exc import IntegrityError
 
 from katapult_ipam.domain import allocation
 from katapult_ipam.domain.addresses import address_as_int
@@ -37,6 +54,9 @@ TRASH_RETENTION = timedelta(hours=48)
 # Who the audit log says made a file's allocations (the actor id is the file's name).
 ACTOR_TYPE = "inventory"
 _tables = m.Base.metadata.tables
+# Values bound per statement when rows are looked up by id or key: well below SQLite's
+# limit on parameters (999 before 3.32).
+_CHUNK = 500
 
 
 @dataclass
@@ -60,6 +80,26 @@ class _Row:
 # before anything is written; raises InventoryError to refuse the file.
 _Check = Callable[[_Row, Any], None]
 
+# One key for every load: loads wait for each other on PostgreSQL, as SQLite's
+# BEGIN IMMEDIATE makes them (and everything else) wait there.
+_LOAD_LOCK_KEY = 0x6B6970616D6C6F  # "kipamlo"
+
+
+@dataclass(frozen=True)
+class _Guard:
+    """What a ``_Check`` decided from a read, made true again where the update writes.
+
+    On PostgreSQL the API allocates while a load runs (SQLite's load holds the write
+    lock throughout), so a row found free when read may be allocated by the time it is
+    written. An update that ``applies`` (given the stored row and the changed values)
+    is written only where ``holds`` still does, in the same statement; a row it then
+    misses refuses the whole file, naming the entry.
+    """
+
+    applies: Callable[[Any, dict[str, Any]], bool]
+    holds: ColumnElement[bool]
+    what: str  # what changed meanwhile, for the message
+
 
 def load_inventory(engine: Engine, inventory: Inventory, source: str = "load") -> LoadReport:
     """Create or update everything in ``inventory``; raise InventoryError on a bad entry.
@@ -70,6 +110,11 @@ def load_inventory(engine: Engine, inventory: Inventory, source: str = "load") -
         if connection.dialect.name == "sqlite":
             connection = connection.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
         with connection.begin():
+            if connection.dialect.name == "postgresql":
+                # Released by COMMIT or ROLLBACK. The API is not held up by it.
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOAD_LOCK_KEY}
+                )
             loader = _Loader(connection, source[:ACTOR_ID_MAX_LENGTH])
             loader.load(inventory)
             return loader.report
@@ -96,14 +141,19 @@ class _Loader:
         self.now = datetime.now(UTC)
         self.report = LoadReport()
         self.changed_subnets: dict[str, str] = {}  # id -> label, of subnets whose cidr changed
+        self.find_subnet: _SubnetIndex | None = None  # once the subnets are loaded
 
     def load(self, inventory: Inventory) -> None:
         countries = self._sync_countries(inventory)
         data_centers = self._sync_data_centers(inventory, countries)
         networks = self._sync_networks(inventory, data_centers)
         self._sync_subnets(inventory, networks)
-        for index, organization in enumerate(inventory.organizations):
-            self._load_organization(index, organization, networks)
+        self.find_subnet = _SubnetIndex(self.connection)
+        org_ids = self._sync_organizations(inventory)
+        for index, (organization, org_id) in enumerate(
+            zip(inventory.organizations, org_ids, strict=True)
+        ):
+            self._load_organization(index, organization, org_id, networks)
         self._check_changed_subnets()
 
     # -- reference data -------------------------------------------------------
@@ -211,7 +261,19 @@ class _Loader:
                         f"{row.label}: holds addresses, so it cannot move to another network"
                     )
 
-        self._sync("subnet", _tables["subnets"], ("cidr",), rows, check=check)
+        subnets = _tables["subnets"]
+        self._sync(
+            "subnet",
+            subnets,
+            ("cidr",),
+            rows,
+            check=check,
+            guard=_Guard(
+                lambda _current, changed: "network_id" in changed,
+                ~exists().where(ips.c.subnet_id == subnets.c.id),
+                "an address was added to it",
+            ),
+        )
 
     def _check_changed_subnets(self) -> None:
         """Refuse a subnet whose new cidr leaves stored addresses outside it."""
@@ -237,26 +299,39 @@ class _Loader:
 
     # -- an organization and what it owns --------------------------------------
 
-    def _load_organization(self, index: int, org: Any, networks: dict[str, str]) -> None:
-        label = f"organizations[{index}] ({org.sub_domain})"
-        given, defaults = _split(
-            org,
-            {"suspended": ("suspended", org.suspended), "activated": ("activated", org.activated)},
-        )
-        (org_id,) = self._sync(
-            "organization",
-            _tables["organizations"],
-            ("sub_domain",),
-            [
+    def _sync_organizations(self, inventory: Inventory) -> list[str]:
+        """All of the file's organizations in one go (a few statements, not a few per
+        organization); their ids in file order."""
+        rows = []
+        for index, org in enumerate(inventory.organizations):
+            given, defaults = _split(
+                org,
+                {
+                    "suspended": ("suspended", org.suspended),
+                    "activated": ("activated", org.activated),
+                },
+            )
+            rows.append(
                 _Row(
-                    label,
+                    _organization_label(index, org),
                     org.id,
                     (org.sub_domain,),
                     {"name": org.name, "sub_domain": org.sub_domain} | given,
                     defaults,
                 )
-            ],
+            )
+        return self._sync(
+            "organization",
+            _tables["organizations"],
+            ("sub_domain",),
+            rows,
+            within=false(),  # only the rows with their ids or sub_domains
         )
+
+    def _load_organization(
+        self, index: int, org: Any, org_id: str, networks: dict[str, str]
+    ) -> None:
+        label = _organization_label(index, org)
         vm_ids = self._sync_virtual_machines(org_id, label, org.virtual_machines)
         self._sync_trash(org_id, org.virtual_machines, vm_ids)
         self._sync_interfaces(org_id, label, org.virtual_machines, vm_ids, networks)
@@ -268,7 +343,7 @@ class _Loader:
         rows = []
         for i, vm in enumerate(vms):
             given, defaults = _split(
-                vm, {"hostname": ("hostname", vm.hostname or vm.fqdn.split(".")[0])}
+                vm, {"hostname": ("hostname", vm.hostname or vm.stored_fqdn.split(".")[0])}
             )
             rows.append(
                 _Row(
@@ -279,16 +354,20 @@ class _Loader:
                     defaults | {"created_at": self.now},
                 )
             )
+        table = _tables["virtual_machines"]
         return self._sync(
             "virtual_machine",
-            _tables["virtual_machines"],
+            table,
             ("organization_id", "name"),
             rows,
+            within=table.c.organization_id == org_id,
             check=_same_organization(org_id),
             unique=(("organization_id", "fqdn"),),
         )
 
     def _sync_trash(self, org_id: str, vms: Sequence[Any], vm_ids: list[str]) -> None:
+        if not any("in_trash" in vm.model_fields_set for vm in vms):
+            return  # left out everywhere: as it is
         table = _tables["virtual_machines"]
         trash = _tables["trash_objects"]
         current = dict(
@@ -377,31 +456,47 @@ class _Loader:
                 raise InventoryError(
                     f"{row.label}: {current.id} already exists in another organization"
                 )
-            if current.network_id != row.values["network_id"]:
-                if carrying is None:
-                    query = (
-                        select(ips.c.network_interface_id)
-                        .where(ips.c.network_interface_id.is_not(None))
-                        .distinct()
-                    )
-                    carrying = set(self.connection.execute(query).scalars())
-                if current.id in carrying:
-                    raise InventoryError(
-                        f"{row.label}: carries an allocation, so its network cannot change"
-                    )
+            if current.virtual_machine_id != row.values["virtual_machine_id"]:
+                what = "it cannot move to another virtual machine"
+            elif current.network_id != row.values["network_id"]:
+                what = "its network cannot change"
+            else:
+                return
+            if carrying is None:
+                # An allocation is made within the address's organization (a foreign key).
+                query = (
+                    select(ips.c.network_interface_id)
+                    .where(ips.c.organization_id == org_id, ips.c.network_interface_id.is_not(None))
+                    .distinct()
+                )
+                carrying = set(self.connection.execute(query).scalars())
+            if current.id in carrying:
+                raise InventoryError(f"{row.label}: carries an allocation, so {what}")
 
+        table = _tables["network_interfaces"]
         self._sync(
             "network_interface",
-            _tables["network_interfaces"],
+            table,
             ("virtual_machine_id", "name"),
             rows,
+            within=table.c.virtual_machine_id.in_(
+                select(vm.c.id).where(vm.c.organization_id == org_id)
+            ),
             check=check,
             unique=(("mac_address",),),
+            guard=_Guard(
+                lambda _current, changed: bool(
+                    changed.keys() & {"virtual_machine_id", "network_id"}
+                ),
+                ~exists().where(ips.c.network_interface_id == table.c.id),
+                "an address was allocated through it",
+            ),
         )
 
     def _sync_ip_addresses(self, org_id: str, label: str, entries: Sequence[Any]) -> list[str]:
         table = _tables["ip_addresses"]
-        find_subnet = _SubnetIndex(self.connection)
+        find_subnet = self.find_subnet
+        assert find_subnet is not None
         rows = []
         for i, entry in enumerate(entries):
             where = f"{label} > ip_addresses[{i}] ({entry.address})"
@@ -447,7 +542,18 @@ class _Loader:
                 )
 
         return self._sync(
-            "ip_address", table, ("address",), rows, read=("allocation_id",), check=check
+            "ip_address",
+            table,
+            ("address",),
+            rows,
+            within=table.c.organization_id == org_id,
+            read=("allocation_id",),
+            check=check,
+            guard=_Guard(
+                lambda _current, changed: bool(changed.keys() & {"address", "network_id"}),
+                table.c.allocation_id.is_(None),
+                "it was allocated",
+            ),
         )
 
     def _allocate(self, org_id: str, label: str, entries: Sequence[Any], ip_ids: list[str]) -> None:
@@ -552,6 +658,8 @@ class _Loader:
         return vms, trashed, nics
 
     def _sync_tokens(self, org_id: str, sub_domain: str, label: str, tokens: Sequence[Any]) -> None:
+        if not tokens:
+            return
         table = _tables["api_tokens"]
         existing = set(
             self.connection.execute(
@@ -586,7 +694,12 @@ class _Loader:
                 )
             )
         self._sync(
-            "api_token", table, ("organization_id", "name"), rows, unique=(("secret_hash",),)
+            "api_token",
+            table,
+            ("organization_id", "name"),
+            rows,
+            within=table.c.organization_id == org_id,
+            unique=(("secret_hash",),),
         )
 
     # -- the generic part -------------------------------------------------------
@@ -603,36 +716,34 @@ class _Loader:
         key: tuple[str, ...],
         rows: Sequence[_Row],
         *,
+        within: ColumnElement[bool] | None = None,
         read: Sequence[str] = (),
         check: _Check | None = None,
         unique: Sequence[tuple[str, ...]] = (),
+        guard: _Guard | None = None,
     ) -> list[str]:
         """Insert new rows and update those whose values differ; return their ids in order.
 
-        ``check`` sees each row with the stored row it matches; ``unique`` names the
-        columns (besides the key) no two rows may share, checked against the stored rows.
+        The stored rows read are those ``within`` selects (an organization's), those with
+        the rows' ids and, for a one-column key, those with their keys; None reads the
+        whole table (reference data, read once per load). A key of several columns must
+        lie ``within``. ``check`` sees each row with the stored row it matches;
+        ``unique`` names the columns (besides the key) no two rows may share, checked
+        against every stored row; ``guard`` makes what ``check`` decided hold where its
+        updates write (see _Guard).
         """
         if not rows:
             return []
+        # No two rows share a key: parse_inventory refuses a key listed twice.
         names = {n for row in rows for n in row.values} | set(read) | set(key)
-        names |= {n for columns in unique for n in columns}
         names.discard("id")
-        stored: dict[str, Any] = {}
-        by_key: dict[tuple[Any, ...], str] = {}
-        for existing in self.connection.execute(
-            select(table.c.id, *(table.c[n] for n in sorted(names)))
-        ):
-            stored[existing.id] = existing
-            by_key[tuple(existing._mapping[k] for k in key)] = existing.id
-        seen: set[tuple[Any, ...]] = set()
+        stored, by_key = self._stored(table, key, rows, within, sorted(names))
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
+        guarded: dict[str, str] = {}  # id -> label, of the updates the guard applies to
         ids: list[str] = []
-        taken = _Taken(stored, unique)
+        taken = _Taken(self.connection, table, unique, rows)
         for row in rows:
-            if row.key in seen:
-                raise InventoryError(f"{row.label}: listed twice")
-            seen.add(row.key)
             found = by_key.get(row.key)
             current = stored.get(found or row.id or "")
             if check is not None:
@@ -645,6 +756,8 @@ class _Loader:
                 taken.check(row, current.id, row.values)
                 if changed:
                     updates.append({"_id": current.id, **changed})
+                    if guard is not None and guard.applies(current, changed):
+                        guarded[current.id] = row.label
                 ids.append(current.id)
             else:
                 row_id = row.id or new_id(kind)
@@ -652,37 +765,148 @@ class _Loader:
                 taken.check(row, row_id, values)
                 inserts.append({"id": row_id, **values})
                 ids.append(row_id)
+        self._write(kind, table, inserts, updates, guard, guarded)
+        return ids
+
+    def _write(
+        self,
+        kind: str,
+        table: Table,
+        inserts: list[dict[str, Any]],
+        updates: list[dict[str, Any]],
+        guard: _Guard | None,
+        guarded: dict[str, str],
+    ) -> None:
+        """Write what ``_sync`` decided; the updates in ``guarded`` only where the guard holds."""
         if inserts:
             self.connection.execute(insert(table), inserts)
             self.report.created[kind] += len(inserts)
         # executemany needs the same columns in every row of a statement.
-        by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        by_columns: dict[tuple[bool, tuple[str, ...]], list[dict[str, Any]]] = {}
         for values in updates:
-            by_columns.setdefault(tuple(sorted(values)), []).append(values)
-        for columns, group in by_columns.items():
-            bound: dict[str, Any] = {name: bindparam(name) for name in columns if name != "_id"}
-            self.connection.execute(
-                update(table).where(table.c.id == bindparam("_id")).values(bound), group
+            by_columns.setdefault((values["_id"] in guarded, tuple(sorted(values))), []).append(
+                values
             )
+        for (is_guarded, columns), group in by_columns.items():
+            bound: dict[str, Any] = {name: bindparam(name) for name in columns if name != "_id"}
+            statement = update(table).where(table.c.id == bindparam("_id")).values(bound)
+            if not is_guarded:
+                self.connection.execute(statement, group)
+                continue
+            assert guard is not None
+            try:
+                done = self.connection.execute(statement.where(guard.holds), group).rowcount
+            except IntegrityError as error:
+                # PostgreSQL: an allocation not yet committed when the update began, which
+                # the database's own foreign keys (SQLSTATE 23503) refuse the update for;
+                # the transaction is aborted. Anything else is not a race.
+                if getattr(error.orig, "sqlstate", None) != "23503":
+                    raise
+                done = -1
+            if done != len(group):
+                self._refuse_changed(
+                    table, guard, [values["_id"] for values in group], guarded, done
+                )
         if updates:
             self.report.updated[kind] += len(updates)
-        return ids
+
+    def _refuse_changed(
+        self,
+        table: Table,
+        guard: _Guard,
+        ids: list[str],
+        guarded: dict[str, str],
+        done: int,
+    ) -> None:
+        """Name the entry whose guarded update found its row changed since it was read."""
+        culprit = None
+        if done >= 0:  # the transaction can still answer
+            for chunk in _chunks(ids):
+                query = select(table.c.id).where(table.c.id.in_(chunk), ~guard.holds)
+                found = set(self.connection.execute(query).scalars())
+                culprit = next((i for i in chunk if i in found), None)
+                if culprit is not None:
+                    break
+        label = guarded[culprit or ids[0]]
+        others = "" if culprit is not None or len(ids) == 1 else f" (or another of {len(ids)})"
+        raise InventoryError(
+            f"{label}{others}: changed while loading ({guard.what} meanwhile): load again"
+        )
+
+    def _stored(
+        self,
+        table: Table,
+        key: tuple[str, ...],
+        rows: Sequence[_Row],
+        within: ColumnElement[bool] | None,
+        names: Sequence[str],
+    ) -> tuple[dict[str, Row[Any]], dict[tuple[Any, ...], str]]:
+        """id -> stored row and key -> id, of the rows ``_sync`` may match (see there)."""
+        stored: dict[str, Row[Any]] = {}
+        by_key: dict[tuple[Any, ...], str] = {}
+        positions = [names.index(k) + 1 for k in key]  # the id is the first column
+
+        def add(query: Select[Any]) -> None:
+            for r in self.connection.execute(query):
+                stored[r.id] = r
+                by_key[tuple(r[i] for i in positions)] = r.id
+
+        query = select(table.c.id, *(table.c[n] for n in names))
+        add(query if within is None else query.where(within))
+        if within is None:
+            return stored, by_key
+        lookups: list[tuple[Any, list[Any]]] = [
+            (table.c.id, [row.id for row in rows if row.id is not None and row.id not in stored])
+        ]
+        if len(key) == 1:
+            keys = [row.key[0] for row in rows if row.key not in by_key]
+            lookups.append((table.c[key[0]], keys))
+        for column, values in lookups:
+            for chunk in _chunks(values):
+                add(query.where(column.in_(chunk)))
+        return stored, by_key
 
 
 class _Taken:
-    """Values of unique columns the stored rows hold, to name the entry that repeats one."""
+    """Who holds the values of the unique columns the rows give, to name the entry that
+    repeats one.
 
-    def __init__(self, stored: dict[str, Any], unique: Sequence[tuple[str, ...]]) -> None:
-        self._stored = stored
+    Only the stored values are asked for, by the values the rows give. A value a stored
+    row holds is refused to any other row, even one in the same file that gives it up:
+    two rows cannot swap a MAC address or an FQDN in one load (the updates would clash
+    midway too). Move one of them to a free value first, in a load of its own.
+    """
+
+    def __init__(
+        self,
+        connection: Connection,
+        table: Table,
+        unique: Sequence[tuple[str, ...]],
+        rows: Sequence[_Row],
+    ) -> None:
         self._unique = unique
         self._owners: dict[tuple[str, ...], dict[tuple[Any, ...], str]] = {}
+        if not unique:
+            return
+        given = [row.insert_only | row.values for row in rows]
+        for columns in unique:
+            *first, last = columns
+            query = select(table.c.id, *(table.c[c] for c in columns)).where(
+                # Few values (an organization's id), so an index on them serves.
+                *(table.c[c].in_(sorted({v.get(c) for v in given})) for c in first)
+            )
+            owners: dict[tuple[Any, ...], str] = {}
+            for chunk in _chunks(sorted({v[last] for v in given if v.get(last) is not None})):
+                for r in connection.execute(query.where(table.c[last].in_(chunk))):
+                    owners[tuple(r._mapping[c] for c in columns)] = r.id
+            self._owners[columns] = owners
 
     def check(self, row: _Row, row_id: str, values: dict[str, Any]) -> None:
         for columns in self._unique:
             value = tuple(values.get(c) for c in columns)
             if None in value:
                 continue
-            owner = self._owners_of(columns).get(value, row_id)
+            owner = self._owners[columns].get(value, row_id)
             if owner != row_id:
                 # Never show a secret's hash.
                 shown = "" if "secret_hash" in columns else f" {value[-1]!r}"
@@ -690,12 +914,13 @@ class _Taken:
                     f"{row.label}: the {columns[-1]}{shown} is already used by {owner}"
                 )
 
-    def _owners_of(self, columns: tuple[str, ...]) -> dict[tuple[Any, ...], str]:
-        if columns not in self._owners:
-            self._owners[columns] = {
-                tuple(r._mapping[c] for c in columns): r.id for r in self._stored.values()
-            }
-        return self._owners[columns]
+
+def _organization_label(index: int, org: Any) -> str:
+    return f"organizations[{index}] ({org.sub_domain})"
+
+
+def _chunks(values: Sequence[Any]) -> list[Sequence[Any]]:
+    return [values[i : i + _CHUNK] for i in range(0, len(values), _CHUNK)]
 
 
 def _same_organization(org_id: str) -> _Check:

@@ -128,8 +128,18 @@ class Subnet(Base):
     billable: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
+# One DNS label: 1 to 63 lower-case letters, digits and inner hyphens (so never "_",
+# and never shaped like an id). trim(text, characters) is SQLite's and PostgreSQL's alike.
+SUB_DOMAIN_IS_A_DNS_LABEL = (
+    "length(sub_domain) BETWEEN 1 AND 63"
+    " AND trim(sub_domain, 'abcdefghijklmnopqrstuvwxyz0123456789-') = ''"
+    " AND sub_domain NOT LIKE '-%' AND sub_domain NOT LIKE '%-'"
+)
+
+
 class Organization(Base):
     __tablename__ = "organizations"
+    __table_args__ = (CheckConstraint(SUB_DOMAIN_IS_A_DNS_LABEL, name="sub_domain_dns_label"),)
 
     id: Mapped[str] = mapped_column(ID, primary_key=True)
     name: Mapped[str] = mapped_column(NAME)

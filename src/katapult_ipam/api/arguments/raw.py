@@ -125,9 +125,10 @@ def arguments_parameter(query: Mapping[str, Any]) -> dict[str, Any]:
 def is_json_content_type(content_type: str) -> bool:
     """Whether a body with this Content-Type is read as JSON arguments.
 
-    As Apia (request.rb, since 3.8.0): application/json or a vendor type with a +json
-    suffix, parameters allowed. The media type is compared whole and, as RFC 9110 says,
-    without regard to case: ``Application/JSON`` is JSON, ``application/jsonx`` is not.
+    The types Apia reads (request.rb, since 3.8.0): application/json or a vendor type
+    with a +json suffix, parameters allowed. Unlike Apia, which matches a prefix with
+    case, the media type is compared whole and, as RFC 9110 says, without regard to
+    case: ``Application/JSON`` is JSON, ``application/jsonx`` is not.
     """
     media_type = content_type.partition(";")[0].strip().lower()
     if media_type == "application/json":

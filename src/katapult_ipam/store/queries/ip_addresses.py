@@ -133,18 +133,23 @@ _ALLOCATE_IF_FREE = DriverStatement(
     "UPDATE ip_addresses SET allocation_type = 'VirtualMachine', allocation_id = :vm_id,"
     " network_interface_id = :interface_id, allocated_at = :now"
     " WHERE id = :ip_id AND allocation_id IS NULL"
+    # As read: an inventory load may have re-addressed it since.
+    " AND address = :address AND network_id = :network_id"
 )
 
 
 def allocate_if_free(
-    connection: Connection, ip_id: str, vm_id: str, interface_id: str, now: datetime
+    connection: Connection, ip: IPAddressRecord, vm_id: str, interface_id: str, now: datetime
 ) -> bool:
-    """Allocate the IP to the VM only if nothing holds it; False when something does."""
+    """Allocate the IP to the VM only if nothing holds it and it is still as read
+    (same address, same network); False otherwise."""
     parameters = {
         "vm_id": vm_id,
         "interface_id": interface_id,
         "now": timestamp_parameter(connection, now),
-        "ip_id": ip_id,
+        "ip_id": ip.id,
+        "address": ip.address,
+        "network_id": ip.network.id,
     }
     cursor = _ALLOCATE_IF_FREE.execute(connection, parameters)
     try:
