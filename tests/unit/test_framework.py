@@ -61,3 +61,20 @@ def test_request_ids_are_distinct_version_4_uuids() -> None:
     ids = [new_request_id() for _ in range(1000)]
     assert len(set(ids)) == 1000
     assert all(uuid.UUID(i).version == 4 and str(uuid.UUID(i)) == i for i in ids)
+
+
+def test_a_forked_worker_draws_its_own_request_ids() -> None:
+    import os
+
+    from katapult_ipam.api.request_ids import new_request_id
+
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report its next id and leave at once
+        os.write(write, new_request_id().encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    child = os.read(read, 64).decode()
+    os.close(read)
+    assert child != new_request_id()
