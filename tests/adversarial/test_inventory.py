@@ -731,7 +731,7 @@ def test_n3_an_ip_allocated_through_the_api_meanwhile_is_not_re_addressed(
         load_inventory(engine, parse_inventory(document))
     assert str(caught.value) == (
         "organizations[0] (acme) > ip_addresses[2] (192.0.2.60): changed while loading"
-        " (it was allocated meanwhile): load again"
+        " (it was allocated or taken meanwhile): load again"
     )
     (answer,) = answers
     assert answer.status_code == 200, answer.text

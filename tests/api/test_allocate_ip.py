@@ -548,6 +548,8 @@ def test_an_address_renumbered_between_read_and_write_is_not_allocated(
     real = ip_addresses.allocate_if_free
 
     def renumbered_first(connection: Any, ip: Any, vm_id: str, interface_id: str, now: Any) -> bool:
+        # The new address's free row goes first: an address is unique.
+        connection.execute(text("DELETE FROM ip_addresses WHERE address = '192.0.2.99'"))
         connection.execute(
             text("UPDATE ip_addresses SET address = '192.0.2.99' WHERE id = :id"), {"id": ip.id}
         )

@@ -107,6 +107,8 @@ OWN_ORGANIZATION = "fk_ip_addresses_allocation_id_virtual_machines"
 SUBNET_NETWORK = "fk_ip_addresses_subnet_id_subnets"
 SUB_DOMAIN = "ck_organizations_sub_domain_dns_label"
 LONDON, AMSTERDAM, PRIVATE = "uk-lon-01-public", "nl-ams-01-public", "uk-lon-01-private"
+# In its subnet but never in its pool, so no free row holds it already.
+BROADCAST = "198.51.100.255"
 
 # Each write that breaks a rule, and the constraint PostgreSQL names when it refuses
 # it (SQLite does not name foreign keys in its errors).
@@ -133,7 +135,7 @@ FORBIDDEN: dict[str, tuple[str, Write]] = {
     "an address moved off its subnet's network":
         (SUBNET_NETWORK, change(ips, ip("192.0.2.10"), network_id=network(AMSTERDAM))),
     "a new address whose subnet is on another network":
-        (SUBNET_NETWORK, new_address("198.51.100.77", "198.51.100.0/24", LONDON)),
+        (SUBNET_NETWORK, new_address(BROADCAST, "198.51.100.0/24", LONDON)),
     # -- what an allocation points at, changed under it ---------------------------------------
     "an interface holding an address moved to another network":
         (ON_NETWORK, change(nics, nic("web-1", "eth0"), network_id=network(AMSTERDAM))),
@@ -166,7 +168,7 @@ ALLOWED: dict[str, Write] = {
     "an unallocation": change(ips, ip("192.0.2.11"), allocation_type=None, allocation_id=None,
                               network_interface_id=None, allocated_at=None),
     "a new address on its subnet's network":
-        new_address("198.51.100.77", "198.51.100.0/24", AMSTERDAM),
+        new_address(BROADCAST, "198.51.100.0/24", AMSTERDAM),
     "an interface holding nothing moved to another network":
         change(nics, nic("web-2", "eth1"), network_id=network(PRIVATE)),
     "a VM holding nothing deleted": remove(vms, vm("multi")),
@@ -289,7 +291,11 @@ def test_upgrading_refuses_a_database_that_breaks_the_rules(
     _, write = FORBIDDEN["through another VM's interface on another network"]
     with engine.begin() as connection:
         connection.execute(write(world))
-    assert world.ip_row("192.0.2.10").network_interface_id == world.nic("web-2", "eth0")
+    with engine.connect() as connection:
+        held = connection.execute(
+            select(ips.c.network_interface_id).where(ips.c.address == "192.0.2.10")
+        ).scalar_one()
+    assert held == world.nic("web-2", "eth0")
     before = rows_as_of_now(engine)
     # PostgreSQL checks each new constraint as it is added; SQLite checks after the rebuild.
     sqlite = engine.dialect.name == "sqlite"

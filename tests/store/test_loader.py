@@ -29,11 +29,18 @@ def test_loading_twice_changes_nothing(engine: Engine, world: World) -> None:
 
 
 def test_the_load_creates_what_the_file_lists(engine: Engine, world: World) -> None:
+    # The organizations' 8 addresses, and a free row for every other address of the
+    # three IPv4 pools: 253 + 253 (a gateway each) + 254, less the 7 IPv4 ones taken.
     assert counts(engine) | {"alembic_version": 0} == {
         "countries": 2, "data_centers": 2, "networks": 3, "subnets": 4, "organizations": 2,
-        "trash_objects": 1, "virtual_machines": 6, "network_interfaces": 7, "ip_addresses": 8,
-        "api_tokens": 4, "allocation_events": 0, "alembic_version": 0, "service_flags": 0,
+        "trash_objects": 1, "virtual_machines": 6, "network_interfaces": 7,
+        "ip_addresses": 8 + 253 + 253 + 254 - 7,
+        "api_tokens": 5, "allocation_events": 0, "alembic_version": 0, "service_flags": 0,
     }  # fmt: skip
+    ips = m.IPAddress.__table__
+    with engine.connect() as c:
+        owned = c.execute(select(func.count()).where(ips.c.organization_id.is_not(None)))
+        assert owned.scalar_one() == 8
     row = world.ip_row("192.0.2.11")
     assert row.allocation_id == world.vm("web-1")
     assert row.network_interface_id == world.nic("web-1", "eth0")

@@ -15,6 +15,13 @@ ACME_TOKEN = "acme-token-secret-0123456789abcdef"
 ACME_NO_SCOPE_TOKEN = "acme-no-scope-secret-0123456789abc"
 ACME_EXPIRED_TOKEN = "acme-expired-secret-0123456789abcd"
 GLOBEX_TOKEN = "globex-token-secret-0123456789abcd"
+# Every scope of the lifecycle endpoints (reads, trash), for the tests that need more
+# than ``ip_addresses``.
+ACME_FULL_TOKEN = "acme-full-secret-0123456789abcdefg"
+FULL_SCOPES = [
+    "ip_addresses", "virtual_machines", "organizations:read",
+    "trash_objects:read", "trash_objects:restore", "trash_objects:purge",
+]  # fmt: skip
 RDNS_ZONE = "rdns.test.invalid"
 
 
@@ -121,6 +128,7 @@ def standard_inventory() -> dict[str, Any]:
                         "scopes": ["ip_addresses"],
                         "expires_at": "2020-01-01T00:00:00Z",
                     },
+                    {"name": "full", "secret": ACME_FULL_TOKEN, "scopes": FULL_SCOPES},
                 ],
             },
             {

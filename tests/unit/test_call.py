@@ -58,4 +58,4 @@ def test_the_call_gives_the_render_context_and_nothing_of_the_process() -> None:
     the_call = call(Runner("w"), Runner("r"))
     assert the_call.render.rdns_zone == "in-addr.test"
     public = {name for name in dir(the_call) if not name.startswith("_")}
-    assert public == {"actor", "identity", "read", "render", "request_id", "write"}
+    assert public == {"actor", "identity", "operation", "read", "render", "request_id", "write"}

@@ -39,7 +39,7 @@ def test_a_bad_address_names_its_entry() -> None:
         (lambda d: d["countries"].append({"name": "X"}), "countries[2] (X)"),
         (lambda d: d.update(surprise=1), "surprise"),
         (lambda d: d["organizations"][0]["api_tokens"].append(
-            {"name": "t", "allowed_networks": ["nope"]}), "api_tokens[3] (t)"),
+            {"name": "t", "allowed_networks": ["nope"]}), "api_tokens[4] (t)"),
     ],
 )  # fmt: skip
 def test_invalid_entries(change: Any, fragment: str) -> None:

@@ -35,7 +35,7 @@ class RenderContext:
 class Call:
     """One request as its action sees it."""
 
-    __slots__ = ("_reads", "_writes", "identity", "render", "request_id")
+    __slots__ = ("_reads", "_writes", "identity", "operation", "render", "request_id")
 
     def __init__(
         self,
@@ -45,9 +45,11 @@ class Call:
         render: RenderContext,
         writes: JobRunner,
         reads: JobRunner,
+        operation: str = "",
     ) -> None:
         self.identity = identity
         self.request_id = request_id
+        self.operation = operation  # the endpoint's operation id
         self.render = render
         self._writes = writes
         self._reads = reads
@@ -60,6 +62,7 @@ class Call:
             id=self.identity.id,
             organization_ids=self.identity.organization_ids,
             request_id=self.request_id,
+            operation=self.operation,
         )
 
     async def write(self, job: Job[T]) -> T:

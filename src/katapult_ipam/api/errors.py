@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from katapult_ipam.domain.errors import DomainError, ObjectInTrash
+from katapult_ipam.domain.errors import DomainError, ObjectInTrash, ValidationFailed
 
 
 @dataclass(frozen=True)
@@ -195,6 +195,23 @@ NO_INTERFACE_AVAILABLE = ErrorDefinition(
     "with the provided IP address",
 )
 
+NO_AVAILABLE_ADDRESSES = ErrorDefinition(
+    "no_available_addresses",
+    503,
+    "Our pool of addresses for that version seems to have run dry. "
+    "If this issue continues, please contact support.",
+)
+NO_ALLOCATION = ErrorDefinition(
+    "no_allocation",
+    422,
+    "This IP address is not currently allocated to any object, and cannot be unallocated.",
+)
+RESOURCE_DOES_NOT_SUPPORT_UNALLOCATION = ErrorDefinition(
+    "resource_does_not_support_unallocation",
+    409,
+    "The resource this IP address belongs to does not allow you to unallocate it.",
+)
+
 # Object validation (the model refused the change), e.g. ["Label can't be blank"].
 VALIDATION_ERROR = ErrorDefinition(
     "validation_error",
@@ -228,3 +245,8 @@ def error_detail(error: DomainError) -> dict[str, Any]:
 @error_detail.register
 def _(error: ObjectInTrash) -> dict[str, Any]:
     return {"trash_object": dataclasses.asdict(error.trash_object)}
+
+
+@error_detail.register
+def _(error: ValidationFailed) -> dict[str, Any]:
+    return {"errors": list(error.messages)}

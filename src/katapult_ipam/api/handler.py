@@ -162,7 +162,8 @@ class ApiHandler:
         raw = deep_merge(query, arguments_parameter(query) if body is None else body)
         args = endpoint.arguments.parse(raw, match.path_values)
         try:
-            result = await endpoint.action(self._call(identity, exchange.request_id), args)
+            call = self._call(identity, exchange.request_id, endpoint.operation_id)
+            result = await endpoint.action(call, args)
         except DomainError as refusal:
             error = domain_error_to_api(endpoint, refusal)
             if error is None:
@@ -170,13 +171,14 @@ class ApiHandler:
             raise error from refusal
         return _success_response(result, exchange.headers)
 
-    def _call(self, identity: Identity, request_id: str) -> Call:
+    def _call(self, identity: Identity, request_id: str, operation: str) -> Call:
         return Call(
             identity,
             request_id,
             render=self._render,
             writes=self._writes,
             reads=self._reads,
+            operation=operation,
         )
 
 

@@ -13,3 +13,6 @@ class Actor:
     id: str
     organization_ids: frozenset[str]
     request_id: str | None = None
+    # What it is doing, as the audit log names it: the API operation id
+    # (``delete:ip_address``) or a command (``load``, ``trash``).
+    operation: str = ""

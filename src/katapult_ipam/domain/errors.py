@@ -14,7 +14,11 @@ DomainError
  │    └── OrganizationNotActivated
  ├── ObjectInTrash                  carries the TrashObject
  ├── IPAlreadyAllocated
- └── NoInterfaceAvailable
+ ├── NoInterfaceAvailable
+ ├── NoAvailableAddresses           the network's pool has none of that version
+ ├── NoAllocation                   unallocating what is not allocated
+ ├── UnallocationNotSupported       its holder keeps it (a load balancer)
+ └── ValidationFailed               carries the messages
 """
 
 from __future__ import annotations
@@ -90,3 +94,23 @@ class IPAlreadyAllocated(DomainError):
 
 class NoInterfaceAvailable(DomainError):
     pass
+
+
+class NoAvailableAddresses(DomainError):
+    pass
+
+
+class NoAllocation(DomainError):
+    pass
+
+
+class UnallocationNotSupported(DomainError):
+    pass
+
+
+class ValidationFailed(DomainError):
+    """The object would break a rule; ``messages`` say which, as production words them."""
+
+    def __init__(self, *messages: str) -> None:
+        super().__init__(*messages)
+        self.messages = messages

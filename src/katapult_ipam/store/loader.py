@@ -48,6 +48,7 @@ from katapult_ipam.inventory import Inventory, InventoryError, interface_name
 from katapult_ipam.limits import ACTOR_ID_MAX_LENGTH
 from katapult_ipam.store import models as m
 from katapult_ipam.store.database import SQLITE_BEGIN_OPTION
+from katapult_ipam.store.queries import pool
 from katapult_ipam.tokens import hash_secret, new_secret
 
 TRASH_RETENTION = timedelta(hours=48)
@@ -141,6 +142,9 @@ class _Loader:
         self.now = datetime.now(UTC)
         self.report = LoadReport()
         self.changed_subnets: dict[str, str] = {}  # id -> label, of subnets whose cidr changed
+        # Subnets whose pool may differ from their free rows: new, or cidr, gateway or
+        # network changed. Refreshed once every organization has taken its addresses.
+        self.pool_subnets: set[str] = set()
         self.find_subnet: _SubnetIndex | None = None  # once the subnets are loaded
 
     def load(self, inventory: Inventory) -> None:
@@ -155,6 +159,7 @@ class _Loader:
         ):
             self._load_organization(index, organization, org_id, networks)
         self._check_changed_subnets()
+        self._refresh_pools()
 
     # -- reference data -------------------------------------------------------
 
@@ -244,6 +249,7 @@ class _Loader:
                 rows.append(_Row(label, s.id, (s.cidr,), values | given, defaults))
         ips = _tables["ip_addresses"]
         in_use: set[str] | None = None
+        moving: list[str] = []
 
         def check(row: _Row, current: Any) -> None:
             nonlocal in_use
@@ -252,28 +258,40 @@ class _Loader:
             if current.cidr != row.values["cidr"]:
                 # Checked once the whole file is applied: its addresses may move too.
                 self.changed_subnets[current.id] = row.label
+            if any(current._mapping[k] != row.values.get(k, current._mapping[k])
+                   for k in ("cidr", "gateway", "network_id")):  # fmt: skip
+                self.pool_subnets.add(current.id)
             if current.network_id != row.values["network_id"]:
                 if in_use is None:
-                    query = select(ips.c.subnet_id).where(ips.c.subnet_id.is_not(None)).distinct()
-                    in_use = set(self.connection.execute(query).scalars())
+                    query = select(ips.c.subnet_id).where(ips.c.organization_id.is_not(None))
+                    in_use = set(self.connection.execute(query.distinct()).scalars())
                 if current.id in in_use:
                     raise InventoryError(
                         f"{row.label}: holds addresses, so it cannot move to another network"
                     )
+                moving.append(current.id)
 
         subnets = _tables["subnets"]
+        before = set(self.connection.execute(select(subnets.c.id)).scalars())
+        # Free rows name the subnet's network: they go, and come back with the new one.
         self._sync(
             "subnet",
             subnets,
             ("cidr",),
             rows,
             check=check,
+            read=("gateway",),
             guard=_Guard(
                 lambda _current, changed: "network_id" in changed,
-                ~exists().where(ips.c.subnet_id == subnets.c.id),
+                ~exists().where(
+                    ips.c.subnet_id == subnets.c.id, ips.c.organization_id.is_not(None)
+                ),
                 "an address was added to it",
             ),
+            before_write=lambda: pool.drop_free_rows(self.connection, moving),
         )
+        after = set(self.connection.execute(select(subnets.c.id)).scalars())
+        self.pool_subnets |= after - before
 
     def _check_changed_subnets(self) -> None:
         """Refuse a subnet whose new cidr leaves stored addresses outside it."""
@@ -287,8 +305,9 @@ class _Loader:
                 select(subnets.c.id, subnets.c.cidr).where(subnets.c.id.in_(self.changed_subnets))
             )
         }
+        # Free rows outside it are not stranded: the pool is refreshed after this.
         query = select(ips.c.address, ips.c.subnet_id).where(
-            ips.c.subnet_id.in_(self.changed_subnets)
+            ips.c.subnet_id.in_(self.changed_subnets), ips.c.organization_id.is_not(None)
         )
         for address, subnet_id in self.connection.execute(query):
             if ipaddress.ip_address(address) not in cidrs[subnet_id]:
@@ -296,6 +315,22 @@ class _Loader:
                     f"{self.changed_subnets[subnet_id]}: the address {address} would be"
                     " outside it (change or remove its addresses first)"
                 )
+
+    def _refresh_pools(self) -> None:
+        """Give each new or changed IPv4 subnet a free row for every address of its pool."""
+        if not self.pool_subnets:
+            return
+        subnets = _tables["subnets"]
+        query = select(subnets).where(subnets.c.id.in_(sorted(self.pool_subnets)))
+        for subnet in self.connection.execute(query).all():
+            if subnet.version != 4:
+                continue
+            added, removed = pool.refresh_pool(
+                self.connection, subnet.id, subnet.cidr, subnet.network_id, subnet.gateway,
+                self.now,
+            )  # fmt: skip
+            self.report.created["pool address"] += added
+            self.report.updated["pool address"] += removed
 
     # -- an organization and what it owns --------------------------------------
 
@@ -497,6 +532,7 @@ class _Loader:
         table = _tables["ip_addresses"]
         find_subnet = self.find_subnet
         assert find_subnet is not None
+        self._make_room_for_new_addresses(org_id, entries)
         rows = []
         for i, entry in enumerate(entries):
             where = f"{label} > ip_addresses[{i}] ({entry.address})"
@@ -516,14 +552,25 @@ class _Loader:
             if entry.model_fields_set & {"vip", "label"}:
                 values |= vip
                 vip = {}
-            rows.append(
-                _Row(where, entry.id, (entry.address,), values, vip | {"created_at": self.now})
-            )
+            new = {"created_at": self.now, "taken_at": self.now}
+            rows.append(_Row(where, entry.id, (entry.address,), values, vip | new))
+        claimed: list[str] = []
 
         def check(row: _Row, current: Any) -> None:
             if current is None:
                 return
-            if current.organization_id != org_id:
+            if current.organization_id is None:
+                # A free address of the pool: the organization takes it, by its id.
+                if row.id is not None and row.id != current.id:
+                    owner = self.connection.execute(
+                        select(table.c.organization_id).where(table.c.id == row.id)
+                    ).scalar()
+                    if owner is not None and owner != org_id:
+                        raise InventoryError(
+                            f"{row.label}: {row.id} already exists in another organization"
+                        )
+                claimed.append(current.id)
+            elif current.organization_id != org_id:
                 if current.address == row.values["address"]:
                     raise InventoryError(
                         f"{row.label}: the address belongs to another organization"
@@ -541,7 +588,7 @@ class _Loader:
                     f" so its {what} cannot change"
                 )
 
-        return self._sync(
+        ids = self._sync(
             "ip_address",
             table,
             ("address",),
@@ -550,11 +597,43 @@ class _Loader:
             read=("allocation_id",),
             check=check,
             guard=_Guard(
-                lambda _current, changed: bool(changed.keys() & {"address", "network_id"}),
-                table.c.allocation_id.is_(None),
-                "it was allocated",
+                lambda current, changed: (
+                    current.organization_id is None
+                    or bool(changed.keys() & {"address", "network_id"})
+                ),
+                # The API may take a free address, or allocate one, meanwhile.
+                table.c.allocation_id.is_(None)
+                & (table.c.organization_id.is_(None) | (table.c.organization_id == org_id)),
+                "it was allocated or taken",
             ),
         )
+        for chunk in _chunks(claimed):
+            self.connection.execute(
+                update(table).where(table.c.id.in_(chunk)).values(taken_at=self.now)
+            )
+        return ids
+
+    def _make_room_for_new_addresses(self, org_id: str, entries: Sequence[Any]) -> None:
+        """An entry that gives one of the organization's addresses (by id) a new
+        address: the free row holding the new address goes, and the old address gets
+        a free row back when the pools are refreshed. (What may not be re-addressed,
+        an allocated one, is refused by the check, and the whole load with it.)"""
+        wanted = {entry.id: entry.address for entry in entries if entry.id is not None}
+        if not wanted:
+            return
+        table = _tables["ip_addresses"]
+        moved: list[Any] = []
+        for chunk in _chunks(list(wanted)):
+            query = select(table.c.id, table.c.address, table.c.subnet_id).where(
+                table.c.id.in_(chunk), table.c.organization_id == org_id
+            )
+            moved += [r for r in self.connection.execute(query) if r.address != wanted[r.id]]
+        targets = [wanted[r.id] for r in moved]
+        for chunk in _chunks(targets):
+            self.connection.execute(
+                delete(table).where(table.c.address.in_(chunk), table.c.organization_id.is_(None))
+            )
+        self.pool_subnets |= {r.subnet_id for r in moved}
 
     def _allocate(self, org_id: str, label: str, entries: Sequence[Any], ip_ids: list[str]) -> None:
         wanted = [
@@ -609,6 +688,7 @@ class _Loader:
                     "virtual_machine_id": vm_id,
                     "network_interface_id": nic.id,
                     "request_id": None,
+                    "operation": "load",
                 }
             )
         if not changes:
@@ -721,6 +801,7 @@ class _Loader:
         check: _Check | None = None,
         unique: Sequence[tuple[str, ...]] = (),
         guard: _Guard | None = None,
+        before_write: Callable[[], None] | None = None,
     ) -> list[str]:
         """Insert new rows and update those whose values differ; return their ids in order.
 
@@ -730,7 +811,7 @@ class _Loader:
         lie ``within``. ``check`` sees each row with the stored row it matches;
         ``unique`` names the columns (besides the key) no two rows may share, checked
         against every stored row; ``guard`` makes what ``check`` decided hold where its
-        updates write (see _Guard).
+        updates write (see _Guard); ``before_write`` runs once every row is checked.
         """
         if not rows:
             return []
@@ -765,6 +846,8 @@ class _Loader:
                 taken.check(row, row_id, values)
                 inserts.append({"id": row_id, **values})
                 ids.append(row_id)
+        if before_write is not None:
+            before_write()
         self._write(kind, table, inserts, updates, guard, guarded)
         return ids
 

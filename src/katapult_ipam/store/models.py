@@ -20,6 +20,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     false,
+    text,
     true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -126,6 +127,9 @@ class Subnet(Base):
     # The zone of its free addresses' default reverse DNS names; None: the setting.
     rdns_zone: Mapped[str | None] = mapped_column(String(ZONE_MAX_LENGTH))
     billable: Mapped[bool] = mapped_column(Boolean, default=True)
+    # IPv6: the host number of the next address never handed out (rows appear when
+    # first handed out; an IPv4 subnet has a row per address from the start).
+    next_host: Mapped[int] = mapped_column(BigInteger, default=1, server_default="1")
 
 
 # One DNS label: 1 to 63 lower-case letters, digits and inner hyphens (so never "_",
@@ -204,10 +208,16 @@ class NetworkInterface(Base):
 
 
 class IPAddress(Base):
-    """One address. Its allocation lives in its own row, so it can hold at most one.
+    """One address, for life: the table is the pool.
 
-    The database ties an allocation together: it is made through an interface of
-    the very VM it names, on the address's own network, to a VM of the address's
+    ``organization_id`` NULL: free in its network's pool (an IPv4 subnet has such a
+    row for every address it hands out; an IPv6 one gets them as they are handed
+    out). Creating takes a free row for an organization; releasing gives it back,
+    its vip, label and reverse DNS reset, and it keeps its id.
+
+    An allocation lives in the address's own row, so it can hold at most one. The
+    database ties an allocation together: it is made through an interface of the
+    very VM it names, on the address's own network, to a VM of the address's
     organization; and the address's subnet is on the address's network. A foreign
     key with a NULL column is not checked, so free addresses pass. None of them
     cascades: a VM or an interface holding addresses cannot be deleted or moved.
@@ -223,6 +233,22 @@ class IPAddress(Base):
             name="allocation_complete",
         ),
         CheckConstraint("version IN (4, 6)", name="version"),
+        # Only an organization's address can be allocated (the foreign key to the VM
+        # is not checked while organization_id is NULL).
+        CheckConstraint(
+            "allocation_id IS NULL OR organization_id IS NOT NULL", name="allocation_owned"
+        ),
+        # A free address is as new: no VIP, label or reverse DNS name of its own.
+        CheckConstraint(
+            "organization_id IS NOT NULL"
+            " OR (vip = false AND label IS NULL AND reverse_dns IS NULL AND taken_at IS NULL)",
+            name="free_is_clean",
+        ),
+        # Only a VIP has a label, and a VIP always has one (``Label can't be blank``).
+        CheckConstraint(
+            "(vip = true AND label IS NOT NULL AND label <> '') OR (vip = false AND label IS NULL)",
+            name="label_only_for_vip",
+        ),
         ForeignKeyConstraint(
             ["allocation_id", "network_interface_id"],
             ["network_interfaces.virtual_machine_id", "network_interfaces.id"],
@@ -237,10 +263,20 @@ class IPAddress(Base):
         ),
         ForeignKeyConstraint(["subnet_id", "network_id"], ["subnets.id", "subnets.network_id"]),
         Index("ix_ip_addresses_allocation_id", "allocation_id"),
+        # An organization's addresses in the order it took them (the list's order).
+        Index("ix_ip_addresses_organization_id_taken_at", "organization_id", "taken_at", "id"),
+        # The free addresses of a network: what creating takes one from, without a scan.
+        Index(
+            "ix_ip_addresses_free",
+            "network_id",
+            "version",
+            sqlite_where=text("organization_id IS NULL"),
+            postgresql_where=text("organization_id IS NULL"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(ID, primary_key=True)
-    organization_id: Mapped[str] = mapped_column(ID, ForeignKey("organizations.id"))
+    organization_id: Mapped[str | None] = mapped_column(ID, ForeignKey("organizations.id"))
     network_id: Mapped[str] = mapped_column(ID, ForeignKey("networks.id"))
     subnet_id: Mapped[str] = mapped_column(ID, index=True)
     # Canonical (compressed) text form; unique across the whole service.
@@ -248,10 +284,14 @@ class IPAddress(Base):
     version: Mapped[int] = mapped_column(Integer)
     vip: Mapped[bool] = mapped_column(Boolean, default=False)
     label: Mapped[str | None] = mapped_column(String(LABEL_MAX_LENGTH))
+    # A reverse DNS name set through the API; NULL: the VM's FQDN or the default name.
+    reverse_dns: Mapped[str | None] = mapped_column(String(FQDN_MAX_LENGTH))
     allocation_type: Mapped[str | None] = mapped_column(String(64))
     allocation_id: Mapped[str | None] = mapped_column(ID)
     network_interface_id: Mapped[str | None] = mapped_column(ID, index=True)
     allocated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When its organization took it (created it, or a load listed it); NULL while free.
+    taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -272,7 +312,13 @@ class APIToken(Base):
 
 
 class AllocationEvent(Base):
-    """Audit log: who changed which allocation, when, in the same transaction."""
+    """Audit log: who changed which address, when, through which operation, written in
+    the transaction of the change.
+
+    ``action`` is ``create`` (an organization took a free address), ``allocate``,
+    ``unallocate`` or ``release`` (the address went back to the pool). The VM and
+    interface are those of the allocation for allocate and unallocate, else NULL.
+    """
 
     __tablename__ = "allocation_events"
 
@@ -286,9 +332,11 @@ class AllocationEvent(Base):
     actor_id: Mapped[str] = mapped_column(String(ACTOR_ID_MAX_LENGTH))
     ip_address_id: Mapped[str] = mapped_column(ID, index=True)
     address: Mapped[str] = mapped_column(ADDRESS)
-    virtual_machine_id: Mapped[str] = mapped_column(ID)
-    network_interface_id: Mapped[str] = mapped_column(ID)
+    virtual_machine_id: Mapped[str | None] = mapped_column(ID)
+    network_interface_id: Mapped[str | None] = mapped_column(ID)
     request_id: Mapped[str | None] = mapped_column(String(REQUEST_ID_MAX_LENGTH))
+    # The API operation (``delete:ip_address``), or ``load`` / a CLI command.
+    operation: Mapped[str | None] = mapped_column(String(64))
 
 
 class ServiceFlag(Base):

@@ -72,6 +72,14 @@ class IPAddressRecord:
     allocated_to: AllocatedTo | None  # the schema's foreign keys guarantee it exists
     network: NetworkRecord
     subnet: SubnetRecord
+    organization_id: str = ""
+    custom_reverse_dns: str | None = None  # set through the API; None: derived
+    network_interface_id: str | None = None  # the interface of its allocation
+
+    @property
+    def reverse_dns_name(self) -> str | None:
+        """The name it answers to unless it is the default: its own, else its VM's FQDN."""
+        return self.custom_reverse_dns or self.allocated_fqdn
 
     @property
     def allocation_type(self) -> str | None:
@@ -92,6 +100,18 @@ class IPAddressRecord:
             allocation_type=self.allocation_type,
             allocation_id=self.allocation_id,
         )
+
+
+@dataclass(frozen=True)
+class IPAddressListed:
+    """An address as an organization's list renders it."""
+
+    id: str
+    address: str
+    reverse_dns: str
+    vip: bool
+    allocation_id: str | None
+    allocation_type: str | None
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from typing import Any
 
 from katapult_ipam.api.objects.locations import network
 from katapult_ipam.domain.addresses import reverse_dns
-from katapult_ipam.store.records import IPAddressRecord, SubnetRecord
+from katapult_ipam.store.records import IPAddressListed, IPAddressRecord, SubnetRecord
 
 
 def subnet(value: SubnetRecord) -> dict[str, Any]:
@@ -24,14 +24,15 @@ def subnet(value: SubnetRecord) -> dict[str, Any]:
 def ip_address(record: IPAddressRecord, default_rdns_zone: str) -> dict[str, Any]:
     """The full IP address, keys in production's order.
 
-    An unallocated address's reverse DNS name is under its subnet's zone, or
-    under ``default_rdns_zone`` when the subnet names none.
+    Its reverse DNS name is the one set through the API, else its VM's FQDN, else
+    the default name under its subnet's zone (``default_rdns_zone`` when the subnet
+    names none).
     """
     zone = record.subnet.rdns_zone or default_rdns_zone
     return {
         "id": record.id,
         "address": record.address,
-        "reverse_dns": reverse_dns(record.address, zone, record.allocated_fqdn),
+        "reverse_dns": reverse_dns(record.address, zone, record.reverse_dns_name),
         "vip": record.vip,
         "label": record.label,
         "address_with_mask": f"{record.address}/{record.subnet.mask}",
@@ -48,3 +49,16 @@ def allocation(record: IPAddressRecord) -> dict[str, Any] | None:
     if holder is None:
         return None
     return {"type": holder.type, "value": {"id": holder.id, "name": holder.name}}
+
+
+def ip_address_listed(value: IPAddressListed) -> dict[str, Any]:
+    """An address in an organization's list: spec ``id,address,allocation_id,
+    allocation_type,vip,reverse_dns``, rendered in the object's field order."""
+    return {
+        "id": value.id,
+        "address": value.address,
+        "reverse_dns": value.reverse_dns,
+        "vip": value.vip,
+        "allocation_id": value.allocation_id,
+        "allocation_type": value.allocation_type,
+    }

@@ -18,16 +18,19 @@ class AllocationAudit:
     actor_id: str
     ip_address_id: str
     address: str
-    virtual_machine_id: str
-    network_interface_id: str
+    virtual_machine_id: str | None
+    network_interface_id: str | None
     request_id: str | None
+    operation: str  # the API operation id, e.g. ``post:ip_address_unallocate``
 
 
 _RECORD_EVENT = DriverStatement(
     "INSERT INTO allocation_events (occurred_at, action, organization_id, actor_type,"
-    " actor_id, ip_address_id, address, virtual_machine_id, network_interface_id, request_id)"
+    " actor_id, ip_address_id, address, virtual_machine_id, network_interface_id, request_id,"
+    " operation)"
     " VALUES (:occurred_at, :action, :organization_id, :actor_type, :actor_id,"
-    " :ip_address_id, :address, :virtual_machine_id, :network_interface_id, :request_id)"
+    " :ip_address_id, :address, :virtual_machine_id, :network_interface_id, :request_id,"
+    " :operation)"
 )
 
 

@@ -1,4 +1,9 @@
-"""IP addresses: lookups by id or address, and the conditional allocation."""
+"""IP addresses: lookups by id or address, an organization's list, and the
+conditional writes of their lifecycle (allocate, unallocate, change, release).
+
+Each write names what it read (the holder, the organization), so a change made
+by another transaction since then makes it change nothing and answer False.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,9 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from katapult_ipam.domain.addresses import canonical_address
+from katapult_ipam.domain.addresses import canonical_address, reverse_dns
 from katapult_ipam.domain.errors import IPAddressNotFound
+from katapult_ipam.domain.ip_addresses import Details
 from katapult_ipam.domain.lookups import Lookup
 from katapult_ipam.store.driver import DriverStatement, timestamp_parameter
 from katapult_ipam.store.queries.common import storable
@@ -16,6 +22,7 @@ from katapult_ipam.store.records import (
     AllocatedTo,
     CountryRecord,
     DataCenterRecord,
+    IPAddressListed,
     IPAddressRecord,
     NetworkRecord,
     SubnetRecord,
@@ -25,8 +32,9 @@ from katapult_ipam.store.records import (
 # Every column is named (AS ...), and rows are read by those names.
 _IP_SELECT = """
     SELECT ip.id AS id, ip.organization_id AS organization_id, ip.address AS address,
-           ip.vip AS vip, ip.label AS label, ip.allocation_type AS allocation_type,
-           ip.allocation_id AS allocation_id,
+           ip.vip AS vip, ip.label AS label, ip.reverse_dns AS custom_reverse_dns,
+           ip.allocation_type AS allocation_type,
+           ip.allocation_id AS allocation_id, ip.network_interface_id AS network_interface_id,
            vm.name AS allocated_name, vm.fqdn AS allocated_fqdn,
            n.id AS network_id, n.name AS network_name, n.permalink AS network_permalink,
            n.is_default AS network_default,
@@ -87,6 +95,9 @@ def _ip_record(r: dict[str, Any]) -> IPAddressRecord:
         allocated_to=allocated_to,
         network=network,
         subnet=subnet,
+        organization_id=r["organization_id"],
+        custom_reverse_dns=r["custom_reverse_dns"],
+        network_interface_id=r["network_interface_id"],
     )
 
 
@@ -131,10 +142,12 @@ def resolve_ip_address(
 
 _ALLOCATE_IF_FREE = DriverStatement(
     "UPDATE ip_addresses SET allocation_type = 'VirtualMachine', allocation_id = :vm_id,"
-    " network_interface_id = :interface_id, allocated_at = :now"
+    " network_interface_id = :interface_id, allocated_at = :now, reverse_dns = NULL"
     " WHERE id = :ip_id AND allocation_id IS NULL"
-    # As read: an inventory load may have re-addressed it since.
+    # As read: an inventory load may have re-addressed it, or it may have been
+    # released (and taken by another organization) since.
     " AND address = :address AND network_id = :network_id"
+    " AND organization_id = :organization_id"
 )
 
 
@@ -150,9 +163,131 @@ def allocate_if_free(
         "ip_id": ip.id,
         "address": ip.address,
         "network_id": ip.network.id,
+        "organization_id": ip.organization_id,
     }
-    cursor = _ALLOCATE_IF_FREE.execute(connection, parameters)
+    return _changed_one(_ALLOCATE_IF_FREE, connection, parameters)
+
+
+_UNALLOCATE_IF_HELD = DriverStatement(
+    "UPDATE ip_addresses SET allocation_type = NULL, allocation_id = NULL,"
+    " network_interface_id = NULL, allocated_at = NULL, reverse_dns = NULL"
+    " WHERE id = :ip_id AND allocation_id = :holder_id"
+)
+
+
+def unallocate_if_held(connection: Connection, ip_id: str, holder_id: str) -> bool:
+    """Unallocate the address only if ``holder_id`` still holds it; False otherwise.
+    Its reverse DNS name goes back to the default."""
+    return _changed_one(_UNALLOCATE_IF_HELD, connection, {"ip_id": ip_id, "holder_id": holder_id})
+
+
+_RELEASE_IF_FREE = DriverStatement(
+    "UPDATE ip_addresses SET organization_id = NULL, vip = false, label = NULL,"
+    " reverse_dns = NULL, taken_at = NULL"
+    " WHERE id = :ip_id AND organization_id = :organization_id AND allocation_id IS NULL"
+)
+
+
+def release_if_unallocated(connection: Connection, ip_id: str, organization_id: str) -> bool:
+    """Give the address back to the pool (vip, label, reverse DNS reset; its id kept),
+    only if the organization still holds it unallocated; False otherwise."""
+    return _changed_one(
+        _RELEASE_IF_FREE, connection, {"ip_id": ip_id, "organization_id": organization_id}
+    )
+
+
+_SET_DETAILS = DriverStatement(
+    "UPDATE ip_addresses SET vip = :vip, label = :label, reverse_dns = :reverse_dns"
+    " WHERE id = :ip_id AND organization_id = :organization_id"
+)
+
+
+def set_details(connection: Connection, ip_id: str, organization_id: str, details: Details) -> bool:
+    """Write an address's vip, label and reverse DNS name, if the organization still
+    holds it; False otherwise."""
+    parameters = {
+        "vip": details.vip,
+        "label": details.label,
+        "reverse_dns": details.reverse_dns,
+        "ip_id": ip_id,
+        "organization_id": organization_id,
+    }
+    return _changed_one(_SET_DETAILS, connection, parameters)
+
+
+def _changed_one(
+    statement: DriverStatement, connection: Connection, parameters: dict[str, Any]
+) -> bool:
+    cursor = statement.execute(connection, parameters)
     try:
         return bool(cursor.rowcount == 1)
     finally:
         cursor.close()
+
+
+# An organization's addresses, in the order it took them (ties by id).
+_LIST = """
+    SELECT ip.id AS id, ip.address AS address, ip.vip AS vip,
+           ip.reverse_dns AS custom_reverse_dns, ip.allocation_id AS allocation_id,
+           ip.allocation_type AS allocation_type, vm.fqdn AS allocated_fqdn,
+           s.rdns_zone AS rdns_zone
+    FROM ip_addresses ip
+    JOIN subnets s ON s.id = ip.subnet_id
+    LEFT JOIN virtual_machines vm
+           ON ip.allocation_type = 'VirtualMachine' AND vm.id = ip.allocation_id
+    WHERE ip.organization_id = :organization_id{filter}
+    ORDER BY ip.taken_at, ip.id
+    LIMIT :limit OFFSET :offset
+"""
+_COUNT = """
+    SELECT count(*) AS counted FROM (
+        SELECT 1 FROM ip_addresses ip WHERE ip.organization_id = :organization_id{filter}
+        LIMIT :limit
+    ) AS counted_rows
+"""
+_FILTERS = {
+    None: "",
+    True: " AND ip.allocation_id IS NOT NULL",
+    False: " AND ip.allocation_id IS NULL",
+}
+_LIST_STATEMENTS = {
+    allocated: (
+        DriverStatement(_LIST.format(filter=sql)),
+        DriverStatement(_COUNT.format(filter=sql)),
+    )
+    for allocated, sql in _FILTERS.items()
+}
+
+
+def list_ip_addresses(
+    connection: Connection,
+    organization_id: str,
+    *,
+    allocated: bool | None,
+    limit: int,
+    offset: int,
+    count_limit: int,
+    default_rdns_zone: str,
+) -> tuple[list[IPAddressListed], int]:
+    """A page of the organization's addresses (all, allocated or unallocated ones),
+    and how many there are, counting no further than ``count_limit``."""
+    select_page, count = _LIST_STATEMENTS[allocated]
+    parameters = {"organization_id": organization_id}
+    rows = select_page.rows(connection, {**parameters, "limit": limit, "offset": offset})
+    counted = count.rows(connection, {**parameters, "limit": count_limit})[0]["counted"]
+    items = [
+        IPAddressListed(
+            id=r["id"],
+            address=r["address"],
+            reverse_dns=reverse_dns(
+                r["address"],
+                r["rdns_zone"] or default_rdns_zone,
+                r["custom_reverse_dns"] or r["allocated_fqdn"],
+            ),
+            vip=bool(r["vip"]),
+            allocation_id=r["allocation_id"],
+            allocation_type=r["allocation_type"],
+        )
+        for r in rows
+    ]
+    return items, int(counted)

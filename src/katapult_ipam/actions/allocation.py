@@ -63,6 +63,7 @@ def allocate_ip(
             virtual_machine_id=vm.id,
             network_interface_id=interface.id,
             request_id=actor.request_id,
+            operation=actor.operation,
         ),
         now,
     )
