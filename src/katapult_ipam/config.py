@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     database_url: str = DEFAULT_DATABASE_URL
     # Default reverse DNS zone for addresses that are not allocated.
     rdns_zone: str = "rdns.katapult-ipam.invalid"
+    # An organization's infrastructure domain, unless its inventory entry names one,
+    # is "<sub_domain>." followed by this.
+    infrastructure_domain: str = "katapult-ipam.invalid"
     # How long a request may wait for the database (busy locks, pool) in seconds.
     database_timeout: Seconds = 5.0
     # Threads that run transactions, each with its own connection. 0: SQLite runs
@@ -180,7 +183,7 @@ class Settings(BaseSettings):
             _check_cidr(network)
         return value
 
-    @field_validator("rdns_zone")
+    @field_validator("rdns_zone", "infrastructure_domain")
     @classmethod
     def _rdns_zone(cls, value: str) -> str:
         return dns_zone(value)

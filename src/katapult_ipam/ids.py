@@ -20,6 +20,12 @@ PREFIXES = {
     "ip_address": "ip",
     "trash_object": "trsh",
     "api_token": "tok",
+    "zone": "zone",
+    "currency": "cur",
+    "speed_profile": "nsp",
+    "package": "vmpkg",
+    "package_group": "vmpkgrp",
+    "task": "task",
 }
 
 

@@ -8,7 +8,7 @@ from collections.abc import Callable, Hashable
 from datetime import datetime
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -34,6 +34,7 @@ from katapult_ipam.limits import (
     NAME_MAX_LENGTH,
     PERMALINK_MAX_LENGTH,
     SUB_DOMAIN_MAX_LENGTH,
+    SYMBOL_MAX_LENGTH,
     TIME_ZONE_MAX_LENGTH,
     ZONE_MAX_LENGTH,
 )
@@ -127,11 +128,50 @@ class CountryEntry(_Entry):
     eu: bool = False
 
 
+# The largest value an INTEGER column holds on PostgreSQL.
+_INT_MAX = 2**31 - 1
+
+
+class ZoneEntry(_Entry):
+    id: Id | None = None
+    name: Name
+    permalink: Permalink
+
+
+class CurrencyEntry(_Entry):
+    id: Id | None = None
+    name: Name
+    iso_code: str = Field(pattern=r"^[A-Za-z]{3}$")
+    symbol: str = Field(min_length=1, max_length=SYMBOL_MAX_LENGTH)
+
+
+class SpeedProfileEntry(_Entry):
+    id: Id | None = None
+    name: Name
+    permalink: Permalink
+
+
+class PackageEntry(_Entry):
+    id: Id | None = None
+    name: Name
+    permalink: Permalink
+    cpu_cores: int = Field(ge=1, le=_INT_MAX)
+    ipv4_addresses: int = Field(default=1, ge=0, le=_INT_MAX)
+    memory_in_gb: int = Field(ge=1, le=_INT_MAX)
+    storage_in_gb: int = Field(ge=1, le=_INT_MAX)
+    monthly_bandwidth_allowance_in_gb: int | None = Field(default=None, ge=0, le=_INT_MAX)
+    privacy: Literal["public", "private", "hidden"] = "public"
+    use_dedicated_cpus: bool = False
+    group: Name = "Standard"
+
+
 class DataCenterEntry(_Entry):
     id: Id | None = None
     name: Name
     permalink: Permalink
     country: str  # id or iso_code2
+    # Where its VMs run; none listed: one named for the data center ("<permalink>-zone").
+    zones: list[ZoneEntry] = []
 
 
 class SubnetEntry(_Entry):
@@ -189,6 +229,8 @@ class InterfaceEntry(_Entry):
     name: InterfaceName | None = None
     network: str  # id or permalink
     mac_address: str | None = Field(default=None, max_length=MAC_ADDRESS_MAX_LENGTH)
+    state: Literal["attached", "detached"] = "attached"
+    speed_profile: str | None = None  # id or permalink; None: the default (1Gbps)
 
     @field_validator("mac_address")
     @classmethod
@@ -208,6 +250,14 @@ class VirtualMachineEntry(_Entry):
     hostname: str | None = Field(default=None, max_length=HOSTNAME_MAX_LENGTH)
     fqdn: str = Field(min_length=1, max_length=FQDN_MAX_LENGTH)
     in_trash: bool = False
+    # id or permalink; None: the first zone of its first interface's data center.
+    zone: str | None = None
+    package: str | None = None  # id or permalink
+    state: Literal[
+        "stopped", "failed", "started", "starting", "allocated", "allocating", "resetting",
+        "migrating", "stopping", "shutting_down", "transferring", "orphaned",
+    ] = "started"  # fmt: skip
+    description: Annotated[str, Field(max_length=10_000), AfterValidator(_printable)] | None = None
     network_interfaces: list[InterfaceEntry] = []
 
     @field_validator("hostname")
@@ -297,9 +347,24 @@ class OrganizationEntry(_Entry):
     # organization_not_activated); its VMs and addresses stay as they are.
     suspended: bool = False
     activated: bool = True
+    managed: bool = False
+    currency: str | None = None  # ISO code; None: the first listed, else GBP
+    country: str | None = None  # id or iso_code2
+    # None: "<sub_domain>.<INFRASTRUCTURE_DOMAIN>" (a setting).
+    infrastructure_domain: str | None = Field(default=None, max_length=FQDN_MAX_LENGTH)
     virtual_machines: list[VirtualMachineEntry] = []
     ip_addresses: list[IPAddressEntry] = []
     api_tokens: list[APITokenEntry] = []
+
+    @field_validator("infrastructure_domain")
+    @classmethod
+    def _infrastructure_domain(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        name = normalise_fqdn(value)
+        if len(name) > _DNS_NAME_MAX_LENGTH or not _DNS_NAME.fullmatch(name):
+            raise ValueError(f"not a DNS name: {value!r}")
+        return name
 
     @field_validator("sub_domain")
     @classmethod
@@ -314,6 +379,9 @@ class OrganizationEntry(_Entry):
 
 class Inventory(_Entry):
     countries: list[CountryEntry] = []
+    currencies: list[CurrencyEntry] = []
+    speed_profiles: list[SpeedProfileEntry] = []
+    packages: list[PackageEntry] = []
     data_centers: list[DataCenterEntry] = []
     networks: list[NetworkEntry] = []
     organizations: list[OrganizationEntry] = []

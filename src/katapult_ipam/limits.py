@@ -28,6 +28,10 @@ LABEL_MAX_LENGTH: Final = 255
 # A subnet's reverse-DNS zone: a DNS name.
 ZONE_MAX_LENGTH: Final = 253
 TIME_ZONE_MAX_LENGTH: Final = 64
+# A VM's description (a TEXT column: the bound is the input's).
+DESCRIPTION_MAX_LENGTH: Final = 10_000
+# A currency's symbol.
+SYMBOL_MAX_LENGTH: Final = 8
 # Six hexadecimal pairs and five separators.
 MAC_ADDRESS_MAX_LENGTH: Final = 17
 # An address, a gateway or a CIDR in text form; the longest valid one is 45 characters.

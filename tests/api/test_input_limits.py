@@ -23,6 +23,7 @@ from katapult_ipam.inventory import InventoryError, parse_inventory
 from katapult_ipam.limits import (
     ACTOR_ID_MAX_LENGTH,
     ADDRESS_MAX_LENGTH,
+    DESCRIPTION_MAX_LENGTH,
     FQDN_MAX_LENGTH,
     HOSTNAME_MAX_LENGTH,
     ID_MAX_LENGTH,
@@ -32,6 +33,7 @@ from katapult_ipam.limits import (
     PERMALINK_MAX_LENGTH,
     REQUEST_ID_MAX_LENGTH,
     SUB_DOMAIN_MAX_LENGTH,
+    SYMBOL_MAX_LENGTH,
     TIME_ZONE_MAX_LENGTH,
 )
 from katapult_ipam.store import models as m
@@ -141,7 +143,20 @@ def at_the_limits() -> dict[str, Any]:
         "data_centers": [{
             "id": filled("loc_", ID_MAX_LENGTH), "name": filled("D", NAME_MAX_LENGTH),
             "permalink": filled("dc-", PERMALINK_MAX_LENGTH), "country": "ZZ",
+            "zones": [{"id": filled("zone_", ID_MAX_LENGTH), "name": filled("Z", NAME_MAX_LENGTH),
+                       "permalink": filled("z-", PERMALINK_MAX_LENGTH)}],
         }],
+        "currencies": [{"id": filled("cur_", ID_MAX_LENGTH), "name": filled("M", NAME_MAX_LENGTH),
+                        "iso_code": "ZZZ", "symbol": "€" * 8}],
+        "speed_profiles": [{"id": filled("nsp_", ID_MAX_LENGTH),
+                            "name": filled("S", NAME_MAX_LENGTH),
+                            "permalink": filled("s-", PERMALINK_MAX_LENGTH)}],
+        "packages": [{"id": filled("vmpkg_", ID_MAX_LENGTH), "name": filled("P", NAME_MAX_LENGTH),
+                      "permalink": filled("p-", PERMALINK_MAX_LENGTH),
+                      "group": filled("G", NAME_MAX_LENGTH), "cpu_cores": 2**31 - 1,
+                      "ipv4_addresses": 2**31 - 1, "memory_in_gb": 2**31 - 1,
+                      "storage_in_gb": 2**31 - 1,
+                      "monthly_bandwidth_allowance_in_gb": 2**31 - 1}],
         "networks": [{
             "id": filled("netw_", ID_MAX_LENGTH), "name": filled("N", NAME_MAX_LENGTH),
             "permalink": filled("net-", PERMALINK_MAX_LENGTH),
@@ -154,16 +169,23 @@ def at_the_limits() -> dict[str, Any]:
             "id": filled("org_", ID_MAX_LENGTH), "name": filled("O", NAME_MAX_LENGTH),
             # One DNS label: 63 characters (the column holds 255).
             "sub_domain": filled("o", 63),
+            "currency": "ZZZ",
+            # The longest DNS name: 253 characters.
+            "infrastructure_domain": ("d" * 63 + ".") * 3 + "x" * 61,
             "virtual_machines": [{
                 "id": filled("vm_", ID_MAX_LENGTH), "name": filled("v", NAME_MAX_LENGTH),
                 # One DNS label: 63 characters (the column holds 255).
                 "hostname": filled("h", 63),
                 # The longest DNS name: 253 characters (the column leaves room for a root dot).
                 "fqdn": ("Upper" + "C" * 58 + ".") * 3 + "x" * 61,
+                "zone": filled("z-", PERMALINK_MAX_LENGTH),
+                "package": filled("p-", PERMALINK_MAX_LENGTH),
+                "description": "d" * DESCRIPTION_MAX_LENGTH,
                 "network_interfaces": [{
                     "id": filled("vmnet_", ID_MAX_LENGTH), "name": filled("i", NAME_MAX_LENGTH),
                     "network": filled("net-", PERMALINK_MAX_LENGTH),
                     "mac_address": "02:00:00:00:00:01",
+                    "speed_profile": filled("s-", PERMALINK_MAX_LENGTH),
                 }],
             }],
             "ip_addresses": [{
@@ -185,6 +207,7 @@ def test_an_inventory_at_every_limit_loads(engine: Engine) -> None:
     assert ip.label == document["organizations"][0]["ip_addresses"][0]["label"]
     assert ip.allocation_id == vm.id
     assert vm.fqdn == document["organizations"][0]["virtual_machines"][0]["fqdn"].lower()
+    assert vm.description == document["organizations"][0]["virtual_machines"][0]["description"]
 
 
 # Where each bounded field is in at_the_limits(), and its limit.
@@ -215,6 +238,21 @@ BOUNDED = {
     "organizations.0.ip_addresses.0.address": ADDRESS_MAX_LENGTH,
     "organizations.0.ip_addresses.0.label": LABEL_MAX_LENGTH,
     "organizations.0.api_tokens.0.name": NAME_MAX_LENGTH,
+    "data_centers.0.zones.0.id": ID_MAX_LENGTH,
+    "data_centers.0.zones.0.name": NAME_MAX_LENGTH,
+    "data_centers.0.zones.0.permalink": PERMALINK_MAX_LENGTH,
+    "currencies.0.id": ID_MAX_LENGTH,
+    "currencies.0.name": NAME_MAX_LENGTH,
+    "currencies.0.symbol": SYMBOL_MAX_LENGTH,
+    "speed_profiles.0.id": ID_MAX_LENGTH,
+    "speed_profiles.0.name": NAME_MAX_LENGTH,
+    "speed_profiles.0.permalink": PERMALINK_MAX_LENGTH,
+    "packages.0.id": ID_MAX_LENGTH,
+    "packages.0.name": NAME_MAX_LENGTH,
+    "packages.0.permalink": PERMALINK_MAX_LENGTH,
+    "packages.0.group": NAME_MAX_LENGTH,
+    "organizations.0.infrastructure_domain": FQDN_MAX_LENGTH,
+    "organizations.0.virtual_machines.0.description": DESCRIPTION_MAX_LENGTH,
 }
 
 

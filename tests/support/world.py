@@ -20,8 +20,9 @@ GLOBEX_TOKEN = "globex-token-secret-0123456789abcd"
 ACME_FULL_TOKEN = "acme-full-secret-0123456789abcdefg"
 FULL_SCOPES = [
     "ip_addresses", "virtual_machines", "organizations:read",
-    "trash_objects:read", "trash_objects:restore", "trash_objects:purge",
+    "trash_objects:read", "trash_objects:restore", "trash_objects:purge", "tasks",
 ]  # fmt: skip
+GLOBEX_FULL_TOKEN = "globex-full-secret-0123456789abcdef"
 RDNS_ZONE = "rdns.test.invalid"
 
 
@@ -144,6 +145,7 @@ def standard_inventory() -> dict[str, Any]:
                 "ip_addresses": [{"address": "192.0.2.50"}],
                 "api_tokens": [
                     {"name": "main", "secret": GLOBEX_TOKEN, "scopes": ["ip_addresses"]},
+                    {"name": "full", "secret": GLOBEX_FULL_TOKEN, "scopes": FULL_SCOPES},
                 ],
             },
         ],

@@ -145,7 +145,10 @@ def test_object_expected_has_a_null_description() -> None:
         ("[oops]=1&ok=1", {"[oops]": "1", "ok": "1"}),
         ("list[]=1&list[]=2", {"list": ["1", "2"]}),
         ("a[b][]=1", {"a": {"b": ["1"]}}),
-        ("a[][b]=1", {}),
+        # Arrays of objects, as Rack: a key the last object has starts the next one.
+        ("a[][b]=1", {"a": [{"b": "1"}]}),
+        ("a[][k]=1&a[][v]=2&a[][k]=3", {"a": [{"k": "1", "v": "2"}, {"k": "3"}]}),
+        ("a[][b][c]=1", {}),
         ("", {}),
         # Rack: a name without "=" has the value nil; "+" is a space; empty pairs are skipped.
         ("virtual_machine", {"virtual_machine": None}),

@@ -30,6 +30,7 @@ class RenderContext:
     """What rendering needs besides the records: this deployment's settings."""
 
     rdns_zone: str  # the default reverse-DNS zone
+    infrastructure_domain: str = "katapult-ipam.invalid"  # under which sub-domains are
 
 
 class Call:

@@ -179,6 +179,11 @@ TRASH_OBJECT_NOT_FOUND = ErrorDefinition(
     404,
     "No trash object was found matching any of the criteria provided in the arguments",
 )
+TASK_NOT_FOUND = ErrorDefinition(
+    "task_not_found",
+    404,
+    "No task was found matching any of the criteria provided in the arguments",
+)
 OBJECT_IN_TRASH = ErrorDefinition(
     "object_in_trash",
     406,

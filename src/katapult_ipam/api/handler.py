@@ -98,7 +98,9 @@ class ApiHandler:
         self._settings = settings
         self._writes = writes
         self._reads = reads
-        self._render = RenderContext(rdns_zone=settings.rdns_zone)
+        self._render = RenderContext(
+            rdns_zone=settings.rdns_zone, infrastructure_domain=settings.infrastructure_domain
+        )
 
     async def handle(self, request: Request) -> Response:
         exchange = _Exchange(

@@ -24,6 +24,7 @@ from katapult_ipam.store.queries.ip_addresses import resolve_ip_address
 from katapult_ipam.store.queries.locations import resolve_data_center, resolve_network
 from katapult_ipam.store.queries.network_interfaces import resolve_network_interface
 from katapult_ipam.store.queries.organizations import resolve_organization
+from katapult_ipam.store.queries.tasks import resolve_task
 from katapult_ipam.store.queries.trash_objects import resolve_trash_object
 from katapult_ipam.store.queries.virtual_machines import resolve_virtual_machine
 
@@ -81,4 +82,10 @@ TRASH_OBJECT = LookupArgumentSet(
     ("id", "object_id"),
     errors={domain.TrashObjectNotFound: errors.TRASH_OBJECT_NOT_FOUND},
     resolver=resolve_trash_object,
+)
+TASK = LookupArgumentSet(
+    "TaskLookup",
+    ("id",),
+    errors={domain.TaskNotFound: errors.TASK_NOT_FOUND},
+    resolver=resolve_task,
 )

@@ -19,6 +19,8 @@ class Scope(StrEnum):
     TRASH_OBJECTS_READ = "trash_objects:read"
     TRASH_OBJECTS_RESTORE = "trash_objects:restore"
     TRASH_OBJECTS_PURGE = "trash_objects:purge"
+    TASKS = "tasks"
+    TASKS_READ = "tasks:read"
 
 
 class NoScopeRequired(Enum):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from katapult_ipam.cli import credentials, database, serve
+from katapult_ipam.cli import credentials, database, operations, serve
 from katapult_ipam.cli.errors import ExplainingGroup
 
 # Every command answers a bad environment (settings, database, key files) in one line.
@@ -18,6 +18,8 @@ app.command()(database.maintenance)
 app.command()(database.demo)
 app.add_typer(credentials.tokens_app, name="tokens")
 app.add_typer(credentials.capabilities_app, name="capabilities")
+app.add_typer(operations.vms_app, name="vms")
+app.add_typer(operations.organizations_app, name="organizations")
 
 
 def main() -> None:

@@ -8,7 +8,8 @@ DomainError
  │    ├── DataCenterNotFound
  │    ├── NetworkNotFound
  │    ├── NetworkInterfaceNotFound
- │    └── TrashObjectNotFound
+ │    ├── TrashObjectNotFound
+ │    └── TaskNotFound
  ├── OrganizationUnusable
  │    ├── OrganizationSuspended
  │    └── OrganizationNotActivated
@@ -59,6 +60,10 @@ class NetworkInterfaceNotFound(NotFound):
 
 
 class TrashObjectNotFound(NotFound):
+    pass
+
+
+class TaskNotFound(NotFound):
     pass
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import ipaddress
 import math
 from collections.abc import Sequence
@@ -10,7 +11,10 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine, delete, insert, select, text, update
 from sqlalchemy.engine import Connection
 
+from katapult_ipam.domain.actors import Actor
+from katapult_ipam.domain.names import normalise_fqdn
 from katapult_ipam.ids import new_id
+from katapult_ipam.limits import ACTOR_ID_MAX_LENGTH
 from katapult_ipam.store import models as m
 from katapult_ipam.store.queries import organizations
 from katapult_ipam.tokens import check_scopes, check_token_name, hash_secret, new_secret
@@ -152,3 +156,48 @@ def free_ip_and_vm(engine: Engine, organization: str) -> tuple[str, str] | None:
     with engine.connect() as connection:
         row = connection.execute(query).first()
     return None if row is None else (row.address, row.fqdn)
+
+
+OPERATOR = "operator"  # the audit log's actor type for a command line operator
+
+
+def operator(organization_id: str, command: str) -> Actor:
+    """The actor a command acts as: for one organization, named by its command."""
+    try:
+        who = getpass.getuser()
+    except (OSError, KeyError):  # no user name in the environment or the password database
+        who = OPERATOR
+    return Actor(
+        type=OPERATOR,
+        id=who[:ACTOR_ID_MAX_LENGTH],
+        organization_ids=frozenset({organization_id}),
+        operation=command,
+    )
+
+
+def find_virtual_machine(connection: Connection, organization_id: str, reference: str) -> str:
+    """The id of the organization's VM named by id, name or FQDN."""
+    vms = _tables["virtual_machines"]
+    query = select(vms.c.id).where(
+        vms.c.organization_id == organization_id,
+        (vms.c.id == reference) | (vms.c.name == reference)
+        | (vms.c.fqdn == normalise_fqdn(reference)),
+    )  # fmt: skip
+    found = connection.execute(query).scalars().all()
+    if len(found) != 1:
+        raise AdminError(f"no virtual machine {reference!r} in that organization")
+    return str(found[0])
+
+
+def set_suspended(engine: Engine, organization: str, suspended: bool) -> bool:
+    """Suspend an organization (its lookups answer 403 organization_suspended) or lift it;
+    False when it already was so."""
+    orgs = _tables["organizations"]
+    with engine.begin() as connection:
+        org_id = find_organization(connection, organization)
+        changed = connection.execute(
+            update(orgs)
+            .where(orgs.c.id == org_id, orgs.c.suspended == (not suspended))
+            .values(suspended=suspended)
+        )
+        return bool(changed.rowcount == 1)

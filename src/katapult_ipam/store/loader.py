@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ipaddress
 import secrets
+import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -43,15 +44,16 @@ from sqlalchemy.exc import IntegrityError
 from katapult_ipam.domain import allocation
 from katapult_ipam.domain.addresses import address_as_int
 from katapult_ipam.domain.errors import NoInterfaceAvailable
+from katapult_ipam.domain.trash import TRASH_RETENTION
 from katapult_ipam.ids import looks_like_id, new_id
 from katapult_ipam.inventory import Inventory, InventoryError, interface_name
 from katapult_ipam.limits import ACTOR_ID_MAX_LENGTH
 from katapult_ipam.store import models as m
+from katapult_ipam.store import reference
 from katapult_ipam.store.database import SQLITE_BEGIN_OPTION
 from katapult_ipam.store.queries import pool
 from katapult_ipam.tokens import hash_secret, new_secret
 
-TRASH_RETENTION = timedelta(hours=48)
 # Who the audit log says made a file's allocations (the actor id is the file's name).
 ACTOR_TYPE = "inventory"
 _tables = m.Base.metadata.tables
@@ -146,10 +148,20 @@ class _Loader:
         # network changed. Refreshed once every organization has taken its addresses.
         self.pool_subnets: set[str] = set()
         self.find_subnet: _SubnetIndex | None = None  # once the subnets are loaded
+        # Reference data, natural key or id -> id, once synced.
+        self.countries: dict[str, str] = {}
+        self.zones: dict[str, str] = {}
+        self.speed_profiles: dict[str, str] = {}
+        self.packages: dict[str, str] = {}
+        self.network_data_centers: dict[str, str] | None = None
+        self._speed_profile: str | None = None
 
     def load(self, inventory: Inventory) -> None:
         countries = self._sync_countries(inventory)
+        self.countries = countries
+        self._sync_reference(inventory)
         data_centers = self._sync_data_centers(inventory, countries)
+        self._sync_zones(inventory, data_centers)
         networks = self._sync_networks(inventory, data_centers)
         self._sync_subnets(inventory, networks)
         self.find_subnet = _SubnetIndex(self.connection)
@@ -208,6 +220,59 @@ class _Loader:
         ]
         self._sync("data_center", _tables["data_centers"], ("permalink",), rows)
         return self._references(_tables["data_centers"], "permalink")
+
+    def _sync_reference(self, inventory: Inventory) -> None:
+        """Currencies, speed profiles and packages: matched by ISO code or permalink."""
+        self._sync(
+            "currency",
+            _tables["currencies"],
+            ("iso_code",),
+            [
+                _Row(f"currencies[{i}] ({c.iso_code})", c.id, (c.iso_code.upper(),),
+                     {"name": c.name, "iso_code": c.iso_code.upper(), "symbol": c.symbol})
+                for i, c in enumerate(inventory.currencies)
+            ],
+        )  # fmt: skip
+        self._sync(
+            "speed_profile",
+            _tables["network_speed_profiles"],
+            ("permalink",),
+            [
+                _Row(f"speed_profiles[{i}] ({p.permalink})", p.id, (p.permalink,),
+                     {"name": p.name, "permalink": p.permalink})
+                for i, p in enumerate(inventory.speed_profiles)
+            ],
+        )  # fmt: skip
+        rows = []
+        for i, p in enumerate(inventory.packages):
+            values = {
+                "name": p.name,
+                "permalink": p.permalink,
+                "cpu_cores": p.cpu_cores,
+                "ipv4_addresses": p.ipv4_addresses,
+                "memory_in_gb": p.memory_in_gb,
+                "storage_in_gb": p.storage_in_gb,
+                "monthly_bandwidth_allowance_in_gb": p.monthly_bandwidth_allowance_in_gb,
+                "privacy": p.privacy,
+                "use_dedicated_cpus": p.use_dedicated_cpus,
+                "group_name": p.group,
+            }
+            rows.append(_Row(f"packages[{i}] ({p.permalink})", p.id, (p.permalink,), values,
+                             {"group_id": new_id("package_group")}))  # fmt: skip
+        self._sync("package", _tables["virtual_machine_packages"], ("permalink",), rows)
+        self.speed_profiles = self._references(_tables["network_speed_profiles"], "permalink")
+        self.packages = self._references(_tables["virtual_machine_packages"], "permalink")
+
+    def _sync_zones(self, inventory: Inventory, data_centers: dict[str, str]) -> None:
+        rows = []
+        for i, d in enumerate(inventory.data_centers):
+            for j, z in enumerate(d.zones):
+                label = f"data_centers[{i}] ({d.permalink}) > zones[{j}] ({z.permalink})"
+                values = {"name": z.name, "permalink": z.permalink,
+                          "data_center_id": data_centers[d.permalink]}  # fmt: skip
+                rows.append(_Row(label, z.id, (z.permalink,), values))
+        self._sync("zone", _tables["zones"], ("permalink",), rows)
+        self.zones = self._references(_tables["zones"], "permalink")
 
     def _sync_networks(self, inventory: Inventory, data_centers: dict[str, str]) -> dict[str, str]:
         rows = []
@@ -339,20 +404,34 @@ class _Loader:
         organization); their ids in file order."""
         rows = []
         for index, org in enumerate(inventory.organizations):
+            label = _organization_label(index, org)
             given, defaults = _split(
                 org,
                 {
                     "suspended": ("suspended", org.suspended),
                     "activated": ("activated", org.activated),
+                    "managed": ("managed", org.managed),
+                    "infrastructure_domain": ("infrastructure_domain", org.infrastructure_domain),
                 },
             )
+            if org.currency is not None:
+                given["currency_id"] = self._currency(org.currency, f"{label} > currency")
+            else:
+                defaults["currency_id"] = self._currency(None, label)
+            if org.country is not None:
+                country = org.country if looks_like_id(org.country) else org.country.upper()
+                given["country_id"] = _resolve(
+                    self.countries, country, org.country, f"{label} > country"
+                )
+            new = {"uuid": str(uuid.uuid4()), "created_at": self.now,
+                   "activated_at": self.now if org.activated else None}  # fmt: skip
             rows.append(
                 _Row(
-                    _organization_label(index, org),
+                    label,
                     org.id,
                     (org.sub_domain,),
                     {"name": org.name, "sub_domain": org.sub_domain} | given,
-                    defaults,
+                    defaults | new,
                 )
             )
         return self._sync(
@@ -363,30 +442,53 @@ class _Loader:
             within=false(),  # only the rows with their ids or sub_domains
         )
 
+    def _currency(self, iso_code: str | None, where: str) -> str:
+        try:
+            return reference.currency_id(self.connection, iso_code)
+        except LookupError:
+            raise InventoryError(f"{where}: no currency {iso_code!r}") from None
+
     def _load_organization(
         self, index: int, org: Any, org_id: str, networks: dict[str, str]
     ) -> None:
         label = _organization_label(index, org)
-        vm_ids = self._sync_virtual_machines(org_id, label, org.virtual_machines)
+        vm_ids = self._sync_virtual_machines(org_id, label, org.virtual_machines, networks)
         self._sync_trash(org_id, org.virtual_machines, vm_ids)
         self._sync_interfaces(org_id, label, org.virtual_machines, vm_ids, networks)
         ip_ids = self._sync_ip_addresses(org_id, label, org.ip_addresses)
         self._allocate(org_id, label, org.ip_addresses, ip_ids)
         self._sync_tokens(org_id, org.sub_domain, label, org.api_tokens)
 
-    def _sync_virtual_machines(self, org_id: str, label: str, vms: Sequence[Any]) -> list[str]:
+    def _sync_virtual_machines(
+        self, org_id: str, label: str, vms: Sequence[Any], networks: dict[str, str]
+    ) -> list[str]:
         rows = []
         for i, vm in enumerate(vms):
+            where = f"{label} > virtual_machines[{i}] ({vm.name})"
             given, defaults = _split(
-                vm, {"hostname": ("hostname", vm.hostname or vm.stored_fqdn.split(".")[0])}
+                vm,
+                {
+                    "hostname": ("hostname", vm.hostname or vm.stored_fqdn.split(".")[0]),
+                    "state": ("state", vm.state),
+                    "description": ("description", vm.description),
+                },
             )
+            if vm.zone is not None:
+                given["zone_id"] = _resolve(self.zones, vm.zone, vm.zone, f"{where} > zone")
+            else:
+                defaults["zone_id"] = self._default_zone(vm, networks, where)
+            if vm.package is not None:
+                given["package_id"] = _resolve(
+                    self.packages, vm.package, vm.package, f"{where} > package"
+                )
             rows.append(
                 _Row(
-                    f"{label} > virtual_machines[{i}] ({vm.name})",
+                    where,
                     vm.id,
                     (org_id, vm.name),
                     {"organization_id": org_id, "name": vm.name, "fqdn": vm.stored_fqdn} | given,
-                    defaults | {"created_at": self.now},
+                    # File order is creation order (the list's order).
+                    defaults | {"created_at": self.now + timedelta(microseconds=i)},
                 )
             )
         table = _tables["virtual_machines"]
@@ -399,6 +501,32 @@ class _Loader:
             check=_same_organization(org_id),
             unique=(("organization_id", "fqdn"),),
         )
+
+    def _default_zone(self, vm: Any, networks: dict[str, str], where: str) -> str:
+        """The first zone of the data center of the VM's first interface's network, else
+        of the first data center; made if that data center has none."""
+        if self.network_data_centers is None:
+            table = _tables["networks"]
+            self.network_data_centers = dict(
+                self.connection.execute(select(table.c.id, table.c.data_center_id)).all()
+            )
+        data_center = None
+        if vm.network_interfaces:
+            first = vm.network_interfaces[0].network
+            data_center = self.network_data_centers.get(networks.get(first, ""))
+        if data_center is None:
+            table = _tables["data_centers"]
+            data_center = self.connection.execute(
+                select(table.c.id).order_by(table.c.permalink).limit(1)
+            ).scalar()
+        if data_center is None:
+            raise InventoryError(f"{where}: a virtual machine needs a zone: list a data center")
+        return reference.zone_id(self.connection, data_center)
+
+    def _default_speed_profile(self) -> str:
+        if self._speed_profile is None:
+            self._speed_profile = reference.speed_profile_id(self.connection)
+        return self._speed_profile
 
     def _sync_trash(self, org_id: str, vms: Sequence[Any], vm_ids: list[str]) -> None:
         if not any("in_trash" in vm.model_fields_set for vm in vms):
@@ -453,8 +581,19 @@ class _Loader:
                     f" > network_interfaces[{index}] ({name})"
                 )
                 given, defaults = _split(
-                    nic, {"mac_address": ("mac_address", nic.mac_address or _random_mac())}
+                    nic,
+                    {
+                        "mac_address": ("mac_address", nic.mac_address or _random_mac()),
+                        "state": ("state", nic.state),
+                    },
                 )
+                if nic.speed_profile is not None:
+                    given["speed_profile_id"] = _resolve(
+                        self.speed_profiles, nic.speed_profile, nic.speed_profile,
+                        f"{entry} > speed_profile",
+                    )  # fmt: skip
+                else:
+                    defaults["speed_profile_id"] = self._default_speed_profile()
                 rows.append(
                     _Row(
                         entry,
@@ -468,7 +607,6 @@ class _Loader:
                         | given,
                         defaults
                         | {
-                            "state": "attached",
                             # Keeps file order as creation order: the first is the oldest.
                             "created_at": self.now + timedelta(microseconds=index),
                         },

@@ -37,6 +37,7 @@ from katapult_ipam.limits import (
     PERMALINK_MAX_LENGTH,
     REQUEST_ID_MAX_LENGTH,
     SUB_DOMAIN_MAX_LENGTH,
+    SYMBOL_MAX_LENGTH,
     TIME_ZONE_MAX_LENGTH,
     ZONE_MAX_LENGTH,
 )
@@ -99,6 +100,58 @@ class DataCenter(Base):
     country_id: Mapped[str] = mapped_column(ID, ForeignKey("countries.id"))
 
 
+class Zone(Base):
+    """Where in a data center a VM runs (production: ``LON-1`` / ``lon-zone-1``)."""
+
+    __tablename__ = "zones"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(NAME)
+    permalink: Mapped[str] = mapped_column(String(PERMALINK_MAX_LENGTH), unique=True)
+    data_center_id: Mapped[str] = mapped_column(ID, ForeignKey("data_centers.id"), index=True)
+
+
+class Currency(Base):
+    __tablename__ = "currencies"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(NAME)
+    iso_code: Mapped[str] = mapped_column(String(3), unique=True)
+    symbol: Mapped[str] = mapped_column(String(SYMBOL_MAX_LENGTH))
+
+
+class SpeedProfile(Base):
+    """A network interface's speed profile (production: ``10Gbps`` / ``10gbps``)."""
+
+    __tablename__ = "network_speed_profiles"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(NAME)
+    permalink: Mapped[str] = mapped_column(String(PERMALINK_MAX_LENGTH), unique=True)
+
+
+class Package(Base):
+    """A VM package (production: ``ROCK-1``); its group is kept on the package."""
+
+    __tablename__ = "virtual_machine_packages"
+    __table_args__ = (
+        CheckConstraint("privacy IN ('public', 'private', 'hidden')", name="privacy"),
+    )
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(NAME)
+    permalink: Mapped[str] = mapped_column(String(PERMALINK_MAX_LENGTH), unique=True)
+    cpu_cores: Mapped[int] = mapped_column(Integer)
+    ipv4_addresses: Mapped[int] = mapped_column(Integer)
+    memory_in_gb: Mapped[int] = mapped_column(Integer)
+    storage_in_gb: Mapped[int] = mapped_column(Integer)
+    monthly_bandwidth_allowance_in_gb: Mapped[int | None] = mapped_column(Integer)
+    privacy: Mapped[str] = mapped_column(String(16), default="public")
+    use_dedicated_cpus: Mapped[bool] = mapped_column(Boolean, default=False)
+    group_id: Mapped[str] = mapped_column(ID)
+    group_name: Mapped[str] = mapped_column(NAME)
+
+
 class Network(Base):
     __tablename__ = "networks"
 
@@ -153,6 +206,14 @@ class Organization(Base):
     activated: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     # Capabilities tokens for it issued before this time are refused; None: none are.
     tokens_not_before: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    # None: "<sub_domain>.<INFRASTRUCTURE_DOMAIN>".
+    infrastructure_domain: Mapped[str | None] = mapped_column(String(FQDN_MAX_LENGTH))
+    managed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    currency_id: Mapped[str] = mapped_column(ID, ForeignKey("currencies.id"))
+    country_id: Mapped[str | None] = mapped_column(ID, ForeignKey("countries.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class TrashObject(Base):
@@ -186,6 +247,10 @@ class VirtualMachine(Base):
         ID, ForeignKey("trash_objects.id", ondelete="SET NULL")
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    zone_id: Mapped[str] = mapped_column(ID, ForeignKey("zones.id"))
+    package_id: Mapped[str | None] = mapped_column(ID, ForeignKey("virtual_machine_packages.id"))
+    state: Mapped[str] = mapped_column(String(32), default="started", server_default="started")
+    description: Mapped[str | None] = mapped_column(Text)
 
 
 class NetworkInterface(Base):
@@ -205,6 +270,7 @@ class NetworkInterface(Base):
     mac_address: Mapped[str] = mapped_column(String(MAC_ADDRESS_MAX_LENGTH), unique=True)
     state: Mapped[str] = mapped_column(String(32), default="attached")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    speed_profile_id: Mapped[str] = mapped_column(ID, ForeignKey("network_speed_profiles.id"))
 
 
 class IPAddress(Base):
@@ -293,6 +359,24 @@ class IPAddress(Base):
     # When its organization took it (created it, or a load listed it); NULL while free.
     taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Task(Base):
+    """A background task as the API reports it (purging the trash finishes at once)."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'running', 'completed', 'failed')", name="status"),
+    )
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    organization_id: Mapped[str] = mapped_column(ID, ForeignKey("organizations.id"), index=True)
+    name: Mapped[str] = mapped_column(NAME)
+    status: Mapped[str] = mapped_column(String(16))
+    progress: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class APIToken(Base):

@@ -163,3 +163,95 @@ class OrganizationRecord:
     sub_domain: str
     suspended: bool
     activated: bool
+
+
+@dataclass(frozen=True)
+class ZoneRecord:
+    id: str
+    name: str
+    permalink: str
+    data_center: DataCenterRecord
+
+
+@dataclass(frozen=True)
+class CurrencyRecord:
+    id: str
+    name: str
+    iso_code: str
+    symbol: str
+
+
+@dataclass(frozen=True)
+class OrganizationDetails:
+    """An organization with everything its full object renders."""
+
+    id: str
+    uuid: str
+    name: str
+    sub_domain: str
+    infrastructure_domain: str | None  # None: derived from the sub-domain
+    created_at: datetime
+    activated_at: datetime | None
+    suspended: bool
+    managed: bool
+    currency: CurrencyRecord
+    country: CountryRecord | None
+
+
+@dataclass(frozen=True)
+class PackageRecord:
+    id: str
+    name: str
+    permalink: str
+    cpu_cores: int
+    ipv4_addresses: int
+    memory_in_gb: int
+    storage_in_gb: int
+    monthly_bandwidth_allowance_in_gb: int | None
+    privacy: str
+    use_dedicated_cpus: bool
+    group_id: str
+    group_name: str
+
+
+@dataclass(frozen=True)
+class VirtualMachineRecord:
+    """A VM with everything ``GET /virtual_machines/:virtual_machine`` renders."""
+
+    id: str
+    name: str
+    hostname: str
+    fqdn: str
+    description: str | None
+    created_at: datetime
+    state: str
+    zone: ZoneRecord
+    organization: OrganizationDetails
+    package: PackageRecord | None
+    ip_addresses: tuple[IPAddressRecord, ...]
+    trash: TrashObjectRecord | None
+
+
+@dataclass(frozen=True)
+class VirtualMachineListed:
+    """A VM as an organization's list renders it."""
+
+    id: str
+    name: str
+    hostname: str
+    fqdn: str
+    created_at: datetime
+    zone: ZoneRecord
+    package_name: str | None
+    addresses: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TaskRecord:
+    id: str
+    name: str
+    status: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    progress: int

@@ -62,8 +62,11 @@ MAX_QUERY_DEPTH = 32
 
 
 def _assign(target: dict[str, Any], keys: list[str], value: str | None) -> None:
-    if "" in keys[:-1] or len(keys) > MAX_QUERY_DEPTH:
-        return  # arrays of objects (``a[][b]=``) name no argument of ours
+    if len(keys) > MAX_QUERY_DEPTH:
+        return
+    if "" in keys[:-1]:
+        _assign_in_array(target, keys, value)
+        return
     is_array = keys[-1] == ""  # ``a[]=1&a[]=2`` -> {"a": ["1", "2"]}, as Rack parses it
     path = keys[:-1] if is_array else keys
     node = target
@@ -81,6 +84,30 @@ def _assign(target: dict[str, Any], keys: list[str], value: str | None) -> None:
         items = []
         node[path[-1]] = items
     items.append(value)
+
+
+def _assign_in_array(target: dict[str, Any], keys: list[str], value: str | None) -> None:
+    """An array of objects, as Rack builds it: ``a[][k]=1&a[][v]=2&a[][k]=3`` ->
+    ``{"a": [{"k": "1", "v": "2"}, {"k": "3"}]}``: a key the last object already has
+    starts a new one. One level (``a[][k]``, ``a[b][][k]``); deeper ones name nothing."""
+    position = keys.index("")
+    head, tail = keys[:position], keys[position + 1 :]
+    if "" in tail or len(tail) != 1:
+        return
+    node = target
+    for key in head[:-1]:
+        child = node.get(key)
+        if not isinstance(child, dict):
+            child = {}
+            node[key] = child
+        node = child
+    items = node.get(head[-1])
+    if not isinstance(items, list):
+        items = []
+        node[head[-1]] = items
+    if not items or not isinstance(items[-1], dict) or tail[0] in items[-1]:
+        items.append({})
+    items[-1][tail[0]] = value
 
 
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:

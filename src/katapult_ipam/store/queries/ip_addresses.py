@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from katapult_ipam.domain.addresses import canonical_address, reverse_dns
+from katapult_ipam.domain.addresses import address_as_int, canonical_address, reverse_dns
 from katapult_ipam.domain.errors import IPAddressNotFound
 from katapult_ipam.domain.ip_addresses import Details
 from katapult_ipam.domain.lookups import Lookup
@@ -54,6 +54,16 @@ _IP_SELECT = """
 """
 _IP_BY_ID = DriverStatement(_IP_SELECT + " WHERE ip.id = :key")
 _IP_BY_ADDRESS = DriverStatement(_IP_SELECT + " WHERE ip.address = :key")
+_IP_BY_HOLDER = DriverStatement(
+    _IP_SELECT + " WHERE ip.allocation_type = 'VirtualMachine' AND ip.allocation_id = :key"
+)
+
+
+def held_by(connection: Connection, vm_id: str) -> tuple[IPAddressRecord, ...]:
+    """The addresses allocated to a VM, by subnet and then by address (as production
+    lists them: its internal row order, lifecycle-facts §1.4; subnets by id here)."""
+    records = [_ip_record(r) for r in _IP_BY_HOLDER.rows(connection, {"key": vm_id})]
+    return tuple(sorted(records, key=lambda ip: (ip.subnet.id, address_as_int(ip.address))))
 
 
 def _ip_record(r: dict[str, Any]) -> IPAddressRecord:

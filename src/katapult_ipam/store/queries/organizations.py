@@ -17,7 +17,12 @@ from katapult_ipam.domain.lookups import Lookup
 from katapult_ipam.ids import looks_like_id
 from katapult_ipam.store import models as m
 from katapult_ipam.store.queries.common import storable
-from katapult_ipam.store.records import OrganizationRecord
+from katapult_ipam.store.records import (
+    CountryRecord,
+    CurrencyRecord,
+    OrganizationDetails,
+    OrganizationRecord,
+)
 
 _org = m.Base.metadata.tables["organizations"]
 
@@ -74,4 +79,31 @@ def resolve_organization(
         raise OrganizationNotActivated(row.id)
     return OrganizationRecord(
         row.id, row.name, row.sub_domain, bool(row.suspended), bool(row.activated)
+    )
+
+
+_currency = m.Base.metadata.tables["currencies"]
+_country = m.Base.metadata.tables["countries"]
+
+
+def organization_details(connection: Connection, organization_id: str) -> OrganizationDetails:
+    """Everything the full organization object renders (the organization exists)."""
+    org = connection.execute(select(_org).where(_org.c.id == organization_id)).one()
+    currency = connection.execute(select(_currency).where(_currency.c.id == org.currency_id)).one()
+    country = None
+    if org.country_id is not None:
+        c = connection.execute(select(_country).where(_country.c.id == org.country_id)).one()
+        country = CountryRecord(c.id, c.name, c.iso_code2, c.iso_code3, c.time_zone, bool(c.eu))
+    return OrganizationDetails(
+        id=org.id,
+        uuid=org.uuid,
+        name=org.name,
+        sub_domain=org.sub_domain,
+        infrastructure_domain=org.infrastructure_domain,
+        created_at=org.created_at,
+        activated_at=org.activated_at,
+        suspended=bool(org.suspended),
+        managed=bool(org.managed),
+        currency=CurrencyRecord(currency.id, currency.name, currency.iso_code, currency.symbol),
+        country=country,
     )
