@@ -478,7 +478,11 @@ class _List(Enum):
     """The lists of the file an entry's path (for ``_where``) goes through."""
 
     COUNTRIES = "countries"
+    CURRENCIES = "currencies"
+    SPEED_PROFILES = "speed_profiles"
+    PACKAGES = "packages"
     DATA_CENTERS = "data_centers"
+    ZONES = "zones"
     NETWORKS = "networks"
     SUBNETS = "subnets"
     ORGANIZATIONS = "organizations"
@@ -515,11 +519,31 @@ def _refuse_duplicates(inventory: Inventory, source: str) -> None:
         if country.id:
             once("country id", country.id, path)
         once("iso_code2", country.iso_code2.upper(), path, country.iso_code2)
+    for i, currency in enumerate(inventory.currencies):
+        path = (_List.CURRENCIES, i)
+        if currency.id:
+            once("currency id", currency.id, path)
+        once("iso_code", currency.iso_code.upper(), path, currency.iso_code)
+    for i, profile in enumerate(inventory.speed_profiles):
+        path = (_List.SPEED_PROFILES, i)
+        if profile.id:
+            once("speed profile id", profile.id, path)
+        once("speed profile permalink", profile.permalink, path)
+    for i, package in enumerate(inventory.packages):
+        path = (_List.PACKAGES, i)
+        if package.id:
+            once("package id", package.id, path)
+        once("package permalink", package.permalink, path)
     for i, data_center in enumerate(inventory.data_centers):
         path = (_List.DATA_CENTERS, i)
         if data_center.id:
             once("data center id", data_center.id, path)
         once("data center permalink", data_center.permalink, path)
+        for j, zone in enumerate(data_center.zones):
+            path = (_List.DATA_CENTERS, i, _List.ZONES, j)
+            if zone.id:
+                once("zone id", zone.id, path)
+            once("zone permalink", zone.permalink, path)
     for i, network in enumerate(inventory.networks):
         path = (_List.NETWORKS, i)
         if network.id:

@@ -1,6 +1,7 @@
 """The whole lifecycle raced against the real server on one small network.
 
-Two organizations create, allocate, unallocate and release, from many threads,
+Two organizations create, allocate (through ``allocate_ip`` and through an
+interface), unallocate and release, from many threads,
 against several worker processes sharing the database, for a bounded number of
 requests. Afterwards: no answer was a 500; every address is in one consistent
 state; replaying the audit log in order never hands an address to a second
@@ -37,6 +38,7 @@ REQUESTS_PER_THREAD = 40
 ALLOWED = {
     "create": {200, 503},
     "allocate": {200, 404, 422},
+    "allocate_through": {200, 404, 422},
     "unallocate": {200, 404, 422},
     "release": {200, 404},
 }
@@ -92,13 +94,18 @@ def send(client: httpx2.Client, operation: str, ip: str | None, vm: str | None, 
     if operation == "allocate":
         body = {"virtual_machine": {"id": vm}, "ip_address": {"id": ip}}
         return client.post("/core/v1/virtual_machines/_/allocate_ip", json=body)
+    if operation == "allocate_through":
+        body = {"virtual_machine_network_interface": {"id": vm}, "ip_address": {"id": ip}}
+        return client.post("/core/v1/virtual_machine_network_interfaces/_/allocate_ip", json=body)
     if operation == "unallocate":
         return client.post(f"/core/v1/ip_addresses/_/unallocate?ip_address[id]={ip}")
     return client.request("DELETE", "/core/v1/ip_addresses/ip_address",
                           json={"ip_address": {"id": ip}})  # fmt: skip
 
 
-def race(server_url: str, vms: dict[str, list[str]], ips: list[str]) -> list[Answer]:
+def race(
+    server_url: str, vms: dict[str, list[str]], nics: dict[str, str], ips: list[str]
+) -> list[Answer]:
     barrier = threading.Barrier(THREADS)
     tokens = {"acme": ACME_TOKEN, "globex": GLOBEX_TOKEN}
 
@@ -110,9 +117,15 @@ def race(server_url: str, vms: dict[str, list[str]], ips: list[str]) -> list[Ans
                            trust_env=False) as client:  # fmt: skip
             barrier.wait(timeout=30)
             for _ in range(REQUESTS_PER_THREAD):
-                operation = rng.choice(["create", "allocate", "allocate", "unallocate", "release"])
+                operation = rng.choice(
+                    ["create", "allocate", "allocate_through", "unallocate", "release"]
+                )
                 ip = None if operation == "create" else rng.choice(ips)
-                vm = rng.choice(vms[org]) if operation == "allocate" else None
+                vm = None
+                if operation == "allocate":
+                    vm = rng.choice(vms[org])
+                elif operation == "allocate_through":
+                    vm = nics[rng.choice(vms[org])]
                 response = send(client, operation, ip, vm, org)
                 body = response.json()
                 answers.append(Answer(operation, org, ip, vm, response.status_code, body))
@@ -166,7 +179,10 @@ def test_the_lifecycle_raced_leaves_one_consistent_state(
         org_ids = dict(c.execute(select(orgs.c.sub_domain, orgs.c.id)).all())
 
     server = start_server(workers=workers)
-    answers = race(server.url, vms, ips)
+    interfaces = m.NetworkInterface.__table__
+    with engine.connect() as c:
+        nics = dict(c.execute(select(interfaces.c.virtual_machine_id, interfaces.c.id)).all())
+    answers = race(server.url, vms, nics, ips)
 
     wrong = [a for a in answers if a.status not in ALLOWED[a.operation]]
     assert not wrong, wrong[:5]
@@ -174,6 +190,7 @@ def test_the_lifecycle_raced_leaves_one_consistent_state(
     # The race did race: each kind of outcome happened.
     assert codes[("create", 200, None)] > 0
     assert codes[("allocate", 200, None)] > 0
+    assert codes[("allocate_through", 200, None)] > 0
     assert codes[("unallocate", 200, None)] > 0
     assert codes[("release", 200, None)] > 0
 
@@ -205,6 +222,8 @@ def test_the_lifecycle_raced_leaves_one_consistent_state(
     assert (
         logged[("allocate", "post:virtual_machine_allocate_ip")] <= codes[("allocate", 200, None)]
     )
+    through = logged[("allocate", "post:virtual_machine_network_interface_allocate_ip")]
+    assert through <= codes[("allocate_through", 200, None)]
     created = [a.body["ip_address"]["id"] for a in answers if a.operation == "create"
                and a.status == 200]  # fmt: skip
     assert set(created) <= set(ips)

@@ -6,6 +6,7 @@ test file holds tests only and a second endpoint's tests start from the same hel
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -68,3 +69,13 @@ def access_token(
     payload = {"iss": ISSUER, "aud": AUDIENCE, "sub": "user-1", "iat": now, "exp": now + 300,
                "scope": scope, "organizations": organizations, **claims}  # fmt: skip
     return jwt.encode(payload, key, algorithm="RS256", headers={"kid": KEY_ID})
+
+
+def refused_call(
+    world: World, status: int, code: str, send: Callable[[], Response]
+) -> dict[str, Any]:
+    """Make any call (``send``), assert the refusal, and that no row of any table changed."""
+    before = world.snapshot()
+    error = assert_error(send(), status, code)
+    assert world.snapshot() == before
+    return error

@@ -9,6 +9,7 @@ from katapult_ipam.api.objects.locations import data_center, network, network_co
 from katapult_ipam.api.objects.network_interfaces import (
     network_interface,
     network_interface_listed,
+    network_interface_with_speed_profile,
 )
 from katapult_ipam.api.objects.trash_objects import trash_object
 from katapult_ipam.store.records import (
@@ -19,6 +20,7 @@ from katapult_ipam.store.records import (
     IPAddressRecord,
     NetworkInterfaceRecord,
     NetworkRecord,
+    SpeedProfileRecord,
     SubnetRecord,
     TrashObjectRecord,
 )
@@ -105,7 +107,13 @@ def test_network_interface_shapes() -> None:
         ip_addresses=(
             InterfaceAddressRecord("ip_a", "192.0.2.1", "web-1.example.com", "192.0.2.1/24"),
         ),
+        speed_profile=SpeedProfileRecord("nsp_FKZSFo5xhn9Pfr79", "10Gbps", "10gbps"),
     )  # fmt: skip
+    full = network_interface_with_speed_profile(interface)
+    assert list(full)[-1] == "speed_profile"
+    assert full["speed_profile"] == {
+        "id": "nsp_FKZSFo5xhn9Pfr79", "name": "10Gbps", "permalink": "10gbps",
+    }  # fmt: skip
     single = network_interface(interface)
     assert list(single) == [
         "id", "virtual_machine", "name", "network", "virtual_network", "mac_address", "state",

@@ -47,20 +47,33 @@ def create_ip_address(
     """Take a free address of the network's pool for the organization."""
     owner = resolve_organization(connection, actor.organization_ids, organization)
     found = resolve_network(connection, network)
-    details = new_details(vip, label)
+    return take_address(connection, actor, owner.id, found.id, version, new_details(vip, label))
+
+
+def take_address(
+    connection: Connection,
+    actor: Actor,
+    organization_id: str,
+    network_id: str,
+    version: AddressVersion,
+    details: Details,
+) -> IPAddressRecord:
+    """Give a free address of the network's pool to the organization, and record it."""
     now = datetime.now(UTC)
     ip_id = pool.take_free_address(
         connection,
-        network_id=found.id,
+        network_id=network_id,
         version=version.number,
-        organization_id=owner.id,
+        organization_id=organization_id,
         vip=details.vip,
         label=details.label,
         now=now,
     )
     if ip_id is None:
-        raise NoAvailableAddresses(found.id)
-    ip = ip_addresses.resolve_ip_address(connection, frozenset({owner.id}), Lookup("id", ip_id))
+        raise NoAvailableAddresses(network_id)
+    ip = ip_addresses.resolve_ip_address(
+        connection, frozenset({organization_id}), Lookup("id", ip_id)
+    )
     _record(connection, actor, "create", ip, now)
     return ip
 

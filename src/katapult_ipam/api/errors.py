@@ -174,6 +174,9 @@ VIRTUAL_MACHINE_NETWORK_INTERFACE_NOT_FOUND = ErrorDefinition(
     404,
     "No network interface was found matching any of the criteria provided in the arguments",
 )
+INTERFACE_NOT_FOUND = ErrorDefinition(
+    "interface_not_found", 404, "An interface could not be found for the specified network"
+)
 TRASH_OBJECT_NOT_FOUND = ErrorDefinition(
     "trash_object_not_found",
     404,
@@ -198,6 +201,9 @@ NO_INTERFACE_AVAILABLE = ErrorDefinition(
     422,
     "This virtual machine does not have a network interface that is compatible "
     "with the provided IP address",
+)
+INVALID_IP = ErrorDefinition(
+    "invalid_ip", 422, "This IP address is not valid for this network interface."
 )
 
 NO_AVAILABLE_ADDRESSES = ErrorDefinition(

@@ -8,6 +8,8 @@ from datetime import datetime
 from enum import Enum
 
 from katapult_ipam.domain.errors import (
+    InterfaceNotFound,
+    InvalidIP,
     IPAlreadyAllocated,
     NoInterfaceAvailable,
     ObjectInTrash,
@@ -40,6 +42,7 @@ class IPAddress:
     network_id: str
     allocation_type: str | None
     allocation_id: str | None
+    network_interface_id: str | None = None  # the interface of its allocation
 
 
 class Decision(Enum):
@@ -62,9 +65,37 @@ def decide(ip: IPAddress, vm: VirtualMachine) -> Decision:
     raise IPAlreadyAllocated(ip.id)
 
 
+def decide_through(ip: IPAddress, vm: VirtualMachine, interface: NetworkInterface) -> Decision:
+    """Allocating through a given interface of ``vm``: the address must be on the
+    interface's network (else InvalidIP, whatever holds it); a repeat of this very
+    allocation (this VM, this interface) is accepted; an address held by anything
+    else, another interface of the same VM included, is IPAlreadyAllocated.
+    """
+    if ip.network_id != interface.network_id:
+        raise InvalidIP(ip.id)
+    if ip.allocation_id is None:
+        return Decision.ALLOCATE
+    if (
+        ip.allocation_type == VIRTUAL_MACHINE
+        and ip.allocation_id == vm.id
+        and ip.network_interface_id == interface.id
+    ):
+        return Decision.ALREADY_ALLOCATED_HERE
+    raise IPAlreadyAllocated(ip.id)
+
+
 def choose_interface(interfaces: Iterable[NetworkInterface], network_id: str) -> NetworkInterface:
     """The oldest of the VM's interfaces attached to the IP's network."""
     candidates = [i for i in interfaces if i.network_id == network_id]
     if not candidates:
         raise NoInterfaceAvailable(network_id)
     return min(candidates, key=lambda i: (i.created_at, i.id))
+
+
+def interface_on(interfaces: Iterable[NetworkInterface], network_id: str) -> NetworkInterface:
+    """The VM's interface on the network, the one ``choose_interface`` would allocate
+    through (the oldest), or InterfaceNotFound."""
+    try:
+        return choose_interface(interfaces, network_id)
+    except NoInterfaceAvailable:
+        raise InterfaceNotFound(network_id) from None

@@ -9,13 +9,15 @@ DomainError
  │    ├── NetworkNotFound
  │    ├── NetworkInterfaceNotFound
  │    ├── TrashObjectNotFound
- │    └── TaskNotFound
+ │    ├── TaskNotFound
+ │    └── InterfaceNotFound          the VM has no interface on the network named
  ├── OrganizationUnusable
  │    ├── OrganizationSuspended
  │    └── OrganizationNotActivated
  ├── ObjectInTrash                  carries the TrashObject
  ├── IPAlreadyAllocated
  ├── NoInterfaceAvailable
+ ├── InvalidIP                      the address is not on the interface's network
  ├── NoAvailableAddresses           the network's pool has none of that version
  ├── NoAllocation                   unallocating what is not allocated
  ├── UnallocationNotSupported       its holder keeps it (a load balancer)
@@ -67,6 +69,10 @@ class TaskNotFound(NotFound):
     pass
 
 
+class InterfaceNotFound(NotFound):
+    """The VM (found) has no interface on the network (found)."""
+
+
 class OrganizationUnusable(DomainError):
     """The organization exists (and is the caller's) but cannot be acted for."""
 
@@ -99,6 +105,10 @@ class IPAlreadyAllocated(DomainError):
 
 class NoInterfaceAvailable(DomainError):
     pass
+
+
+class InvalidIP(DomainError):
+    """The address cannot be allocated through this interface: another network's."""
 
 
 class NoAvailableAddresses(DomainError):

@@ -423,6 +423,8 @@ class _Loader:
                 given["country_id"] = _resolve(
                     self.countries, country, org.country, f"{label} > country"
                 )
+            else:
+                defaults["country_id"] = None
             new = {"uuid": str(uuid.uuid4()), "created_at": self.now,
                    "activated_at": self.now if org.activated else None}  # fmt: skip
             rows.append(
@@ -481,6 +483,9 @@ class _Loader:
                 given["package_id"] = _resolve(
                     self.packages, vm.package, vm.package, f"{where} > package"
                 )
+            else:
+                # Every row of one INSERT names the same columns.
+                defaults["package_id"] = None
             rows.append(
                 _Row(
                     where,

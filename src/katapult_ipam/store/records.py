@@ -99,6 +99,7 @@ class IPAddressRecord:
             network_id=self.network.id,
             allocation_type=self.allocation_type,
             allocation_id=self.allocation_id,
+            network_interface_id=self.network_interface_id,
         )
 
 
@@ -135,6 +136,14 @@ class NetworkInterfaceRecord:
     mac_address: str
     state: str
     ip_addresses: tuple[InterfaceAddressRecord, ...]
+    speed_profile: SpeedProfileRecord
+
+
+@dataclass(frozen=True)
+class SpeedProfileRecord:
+    id: str
+    name: str
+    permalink: str
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,16 @@ def network_interface(value: NetworkInterfaceRecord) -> dict[str, Any]:
     }
 
 
+def network_interface_with_speed_profile(value: NetworkInterfaceRecord) -> dict[str, Any]:
+    """An interface as ``GET /virtual_machine_network_interfaces/:vmni`` renders it: the
+    shape of ``network_interface`` and then its speed profile."""
+    profile = value.speed_profile
+    return {
+        **network_interface(value),
+        "speed_profile": {"id": profile.id, "name": profile.name, "permalink": profile.permalink},
+    }
+
+
 def network_interface_listed(value: NetworkInterfaceRecord) -> dict[str, Any]:
     """An interface in a VM's list of interfaces."""
     return {

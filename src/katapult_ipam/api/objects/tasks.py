@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from katapult_ipam.api.objects.virtual_machines import unix
+from katapult_ipam.api.objects.organizations import unix
 from katapult_ipam.store.records import TaskRecord
 
 

@@ -52,13 +52,7 @@ def resolve_network(connection: Connection, lookup: Lookup) -> NetworkRecord:
     row = _first(connection, _NETWORKS.where(column == lookup.value), lookup.value)
     if row is None:
         raise NetworkNotFound(lookup.value)
-    return NetworkRecord(
-        row.network_id,
-        row.network_name,
-        row.network_permalink,
-        bool(row.is_default),
-        _data_center(row),
-    )
+    return _network_record(row)
 
 
 def _first(connection: Connection, query: Select[Any], value: str) -> Any:
@@ -70,3 +64,33 @@ def _data_center(row: Any) -> DataCenterRecord:
         row.country_id, row.country_name, row.iso_code2, row.iso_code3, row.time_zone, bool(row.eu)
     )
     return DataCenterRecord(row.dc_id, row.dc_name, row.dc_permalink, country)
+
+
+def list_data_centers(connection: Connection) -> list[DataCenterRecord]:
+    """Every data center, by permalink (*decision*: production's order is not recorded;
+    the permalink is unique and stable)."""
+    rows = connection.execute(_DATA_CENTERS.order_by(_dc.c.permalink)).all()
+    return [_data_center(row) for row in rows]
+
+
+def default_networks(
+    connection: Connection, data_center_id: str | None = None
+) -> list[NetworkRecord]:
+    """The default networks of every data center (or of one), by data center permalink
+    and then network id. Nothing stops an inventory from marking two networks of one
+    data center default; both are listed, and the first is that data center's default."""
+    query = _NETWORKS.where(_network.c.is_default.is_(True))
+    if data_center_id is not None:
+        query = query.where(_dc.c.id == data_center_id)
+    rows = connection.execute(query.order_by(_dc.c.permalink, _network.c.id)).all()
+    return [_network_record(row) for row in rows]
+
+
+def _network_record(row: Any) -> NetworkRecord:
+    return NetworkRecord(
+        row.network_id,
+        row.network_name,
+        row.network_permalink,
+        bool(row.is_default),
+        _data_center(row),
+    )
