@@ -135,9 +135,11 @@ def test_allocate_new_ip_refusals(
     refused_call(world, status, code, lambda: full.post(NEW_IP, json=payload))
 
 
-def test_allocate_new_ip_for_a_trashed_vm_is_406(full: TestClient, world: World) -> None:
+def test_allocate_new_ip_for_a_trashed_vm_is_refused(full: TestClient, world: World) -> None:
     nic_id = world.nic("trashed", "eth0")
-    refused_call(world, 406, "object_in_trash", lambda: new_ip(full, nic_id))
+    # The document's refusal for this operation: 403 permission_denied, saying why.
+    error = refused_call(world, 403, "permission_denied", lambda: new_ip(full, nic_id))
+    assert "is in the trash" in error["detail"]["details"]
 
 
 def test_allocate_new_ip_on_an_empty_pool_changes_nothing(

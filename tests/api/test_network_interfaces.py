@@ -443,15 +443,17 @@ def test_held_through_another_interface_of_the_same_vm(client: TestClient, world
 
 
 def test_an_interface_of_a_trashed_vm(client: TestClient, world: World) -> None:
+    # The document lists no 406 here: its 422 invalid_ip, saying why in the detail.
     error = refused_call(
         world,
-        406,
-        "object_in_trash",
+        422,
+        "invalid_ip",
         lambda: allocate(
             client, GENERATED, {"id": world.nic("trashed", "eth0")}, {"address": "192.0.2.10"}
         ),
     )
-    assert error["detail"]["trash_object"]["object_id"] == world.vm("trashed")
+    assert world.vm("trashed") in error["detail"]["details"]
+    assert "restore it first" in error["detail"]["details"]
 
 
 @pytest.mark.parametrize("lookup", [{"id": "vmnet_doesNotExist00"}, {"id": ""}, {"id": None}])

@@ -170,6 +170,10 @@ def test_list_filtered_by_annotations_finds_none(full: TestClient, world: World)
     body = full.get(f"/core/v1/organizations/_/virtual_machines?{query}").json()
     assert body["virtual_machines"] == []
     assert body["pagination"]["total"] == 0
+    # The organization is looked up all the same: another's is not found.
+    other = "organization[sub_domain]=globex&annotations[][key]=role"
+    unchanged(world, lambda: full.get(f"/core/v1/organizations/_/virtual_machines?{other}"),
+              404, "organization_not_found")  # fmt: skip
 
 
 def test_a_virtual_machine_in_the_trash_is_406(full: TestClient, world: World) -> None:

@@ -1,8 +1,9 @@
 """A client generated from our document by openapi-python-client, against the real server.
 
 The client is generated once per session (offline, from the file) into a temporary
-folder and imported from there. Each documented answer of ``allocate_ip`` must come
-back parsed into the model the document gives it, with the fields it declares.
+folder and imported from there (the ``generated_client`` fixture, ``conftest.py``).
+Each documented answer of ``allocate_ip`` must come back parsed into the model the
+document gives it, with the fields it declares.
 
 The generated client sends the document's literal path
 (``/virtual_machines/virtual_machine/allocate_ip``) and the lookups in the body; the
@@ -15,9 +16,7 @@ from __future__ import annotations
 
 import importlib
 import json
-import subprocess
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -68,35 +67,15 @@ class Generated:
 
 
 @pytest.fixture(scope="session")
-def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Generated]:
-    folder = tmp_path_factory.mktemp("generated-client")
-    config = folder / "config.json"
-    # No post hooks: they would run ruff on the output, which needs it on PATH and adds
-    # nothing to a client that is only imported.
-    config.write_text(json.dumps({"post_hooks": []}))
-    executable = Path(sys.executable).parent / "openapi-python-client"
-    result = subprocess.run(
-        [
-            str(executable), "generate", "--path", str(DOCUMENT),
-            "--output-path", str(folder / PACKAGE), "--meta", "none",
-            "--config", str(config), "--fail-on-warning",
-        ],
-        capture_output=True, text=True, timeout=120, cwd=folder, check=False,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stdout + result.stderr
-    sys.path.insert(0, str(folder))
-    try:
-        yield Generated(
-            package=importlib.import_module(PACKAGE),
-            models=importlib.import_module(f"{PACKAGE}.models"),
-            allocate_ip=importlib.import_module(
-                f"{PACKAGE}.api.virtual_machines.postvirtual_machine_allocate_ip"
-            ),
-        )
-    finally:
-        sys.path.remove(str(folder))
-        for name in [n for n in sys.modules if n == PACKAGE or n.startswith(f"{PACKAGE}.")]:
-            del sys.modules[name]
+def generated(generated_client: ModuleType) -> Generated:
+    """The session's generated client (``conftest.py``), as these tests use it."""
+    return Generated(
+        package=generated_client,
+        models=importlib.import_module(f"{PACKAGE}.models"),
+        allocate_ip=importlib.import_module(
+            f"{PACKAGE}.api.virtual_machines.postvirtual_machine_allocate_ip"
+        ),
+    )
 
 
 def allocate(generated: Generated, base_url: str, token: str | None, body: Any) -> Any:

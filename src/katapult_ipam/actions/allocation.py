@@ -17,7 +17,11 @@ from sqlalchemy.engine import Connection
 from katapult_ipam.actions.ip_addresses import take_address
 from katapult_ipam.domain import allocation
 from katapult_ipam.domain.actors import Actor
-from katapult_ipam.domain.errors import IPAlreadyAllocated, NetworkInterfaceNotFound
+from katapult_ipam.domain.errors import (
+    InterfaceInTrash,
+    IPAlreadyAllocated,
+    NetworkInterfaceNotFound,
+)
 from katapult_ipam.domain.ip_addresses import AddressVersion, Details
 from katapult_ipam.domain.lookups import Lookup
 from katapult_ipam.store.errors import StoreUnavailable
@@ -53,10 +57,10 @@ def allocate_ip_to_interface(
     """Allocate an IP to the VM of a given interface, through that interface; the
     interface as it is afterwards.
 
-    *(decision)* The interface of a VM in the trash is refused with 406
-    ``object_in_trash``, as ``allocate_ip`` refuses the VM: a trashed object cannot
-    be changed through the API. The document lists no 406 here; production's
-    answer is not recorded.
+    *(decision)* The interface of a VM in the trash is refused (``InterfaceInTrash``):
+    a trashed object cannot be changed through the API, as ``allocate_ip`` refuses
+    the VM. The document lists no 406 for this operation, so the endpoint answers
+    its documented 422 ``invalid_ip``; production's answer is not recorded.
     """
     interface, vm = _interface_and_vm(connection, actor, interface_lookup)
     choose = _through(vm, interface.id)
@@ -72,7 +76,8 @@ def allocate_new_ip(
     """Create an address on the interface's network for its VM's organization and
     allocate it through the interface, in one transaction (both in the audit log).
 
-    *(decision)* As ``allocate_ip_to_interface``: a VM in the trash is 406."""
+    *(decision)* As ``allocate_ip_to_interface``, a VM in the trash is refused
+    (the endpoint answers its documented 403 ``permission_denied``)."""
     interface, vm = _interface_and_vm(connection, actor, interface_lookup)
     taken = take_address(
         connection, actor, vm.organization_id, interface.network_id, version, Details()
@@ -104,7 +109,8 @@ def _interface_and_vm(
     )
     if vm is None:  # the interface's VM, read in this same transaction: always found
         raise NetworkInterfaceNotFound(interface_lookup.value)
-    allocation.ensure_usable(vm)
+    if vm.trash is not None:
+        raise InterfaceInTrash(vm.trash)
     return interface, vm
 
 
@@ -158,4 +164,6 @@ def _allocate(
         ip,
         allocated_to=AllocatedTo(allocation.VIRTUAL_MACHINE, vm.id, vm.name, vm.fqdn),
         network_interface_id=interface_id,
+        # Allocating resets a name set through the API: it answers to the VM's FQDN.
+        custom_reverse_dns=None,
     )

@@ -37,10 +37,19 @@ class VirtualMachinePage:
 
 
 def list_virtual_machines(
-    connection: Connection, actor: Actor, organization: Lookup, *, limit: int, offset: int
+    connection: Connection,
+    actor: Actor,
+    organization: Lookup,
+    *,
+    limit: int,
+    offset: int,
+    by_annotations: bool = False,
 ) -> VirtualMachinePage:
-    """A page of the organization's VMs outside the trash, oldest first."""
+    """A page of the organization's VMs outside the trash, oldest first. Filtered by
+    annotations, none: no VM here has any (the organization is still looked up)."""
     owner = resolve_organization(connection, actor.organization_ids, organization)
+    if by_annotations:
+        return VirtualMachinePage([], 0)
     items, total = virtual_machines.list_virtual_machines(
         connection, owner.id, limit=limit, offset=offset
     )

@@ -16,7 +16,12 @@ from typing import Any
 
 import orjson
 
-from katapult_ipam.domain.errors import DomainError, ObjectInTrash, ValidationFailed
+from katapult_ipam.domain.errors import (
+    DomainError,
+    InterfaceInTrash,
+    ObjectInTrash,
+    ValidationFailed,
+)
 
 
 @dataclass(frozen=True)
@@ -206,6 +211,11 @@ INVALID_IP = ErrorDefinition(
     "invalid_ip", 422, "This IP address is not valid for this network interface."
 )
 
+PERMISSION_DENIED = ErrorDefinition(
+    "permission_denied",
+    403,
+    "The authenticated identity is not permitted to perform this action",
+)
 NO_AVAILABLE_ADDRESSES = ErrorDefinition(
     "no_available_addresses",
     503,
@@ -261,3 +271,12 @@ def _(error: ObjectInTrash) -> dict[str, Any]:
 @error_detail.register
 def _(error: ValidationFailed) -> dict[str, Any]:
     return {"errors": list(error.messages)}
+
+
+@error_detail.register
+def _(error: InterfaceInTrash) -> dict[str, Any]:
+    trash = error.trash_object
+    return {
+        "details": f"The virtual machine {trash.object_id} is in the trash ({trash.id}):"
+        " restore it first"
+    }

@@ -15,6 +15,7 @@ DomainError
  │    ├── OrganizationSuspended
  │    └── OrganizationNotActivated
  ├── ObjectInTrash                  carries the TrashObject
+ ├── InterfaceInTrash               an interface of a VM in the trash; carries it too
  ├── IPAlreadyAllocated
  ├── NoInterfaceAvailable
  ├── InvalidIP                      the address is not on the interface's network
@@ -94,6 +95,14 @@ class TrashObject:
 
 
 class ObjectInTrash(DomainError):
+    def __init__(self, trash_object: TrashObject) -> None:
+        super().__init__(trash_object.object_id)
+        self.trash_object = trash_object
+
+
+class InterfaceInTrash(DomainError):
+    """Allocating through an interface whose VM is in the trash."""
+
     def __init__(self, trash_object: TrashObject) -> None:
         super().__init__(trash_object.object_id)
         self.trash_object = trash_object

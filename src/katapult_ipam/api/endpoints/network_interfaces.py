@@ -150,8 +150,9 @@ ALLOCATE_IP = Endpoint(
     errors={
         domain.InvalidIP: errors.INVALID_IP,
         domain.IPAlreadyAllocated: errors.IP_ALREADY_ALLOCATED,
-        # A trashed VM's interface (actions.allocation.allocate_ip_to_interface).
-        domain.ObjectInTrash: errors.OBJECT_IN_TRASH,
+        # A trashed VM's interface: no address is valid for it until it is restored.
+        # (The document lists no 406 here; 422 invalid_ip is the documented refusal.)
+        domain.InterfaceInTrash: errors.INVALID_IP,
     },
 )
 
@@ -258,7 +259,8 @@ ALLOCATE_NEW_IP = Endpoint(
     openapi_operation="post:virtual_machine_network_interface_allocate_new_ip",
     errors={
         domain.NoAvailableAddresses: errors.NO_AVAILABLE_ADDRESSES,
-        domain.ObjectInTrash: errors.OBJECT_IN_TRASH,
+        # A trashed VM's interface: the document's refusal for this operation.
+        domain.InterfaceInTrash: errors.PERMISSION_DENIED,
     },
 )
 

@@ -126,9 +126,6 @@ DELETE = Endpoint(
 
 async def _list(call: Call, args: dict[str, Any]) -> dict[str, Any]:
     page = Page.of(args)
-    if ANNOTATIONS.get(args):
-        # No VM here has annotations: a filter on them matches none.
-        return paginated("virtual_machines", [], page, 0)
     found = await call.read(
         partial(
             vm_actions.list_virtual_machines,
@@ -136,6 +133,7 @@ async def _list(call: Call, args: dict[str, Any]) -> dict[str, Any]:
             organization=args["organization"],
             limit=page.limit,
             offset=page.offset,
+            by_annotations=bool(ANNOTATIONS.get(args)),
         )
     )
     items = [virtual_machine_listed(item) for item in found.items]
