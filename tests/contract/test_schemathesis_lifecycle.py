@@ -118,6 +118,15 @@ TOKEN_NAMES = {
 }
 
 
+def fresh_connections() -> requests.Session:
+    """A session that opens a connection per request: a kept-alive one may be closed by
+    the server's idle timeout just as the next request goes out (a busy machine makes
+    gaps of seconds between Hypothesis' cases), which would look like a server fault."""
+    session = requests.Session()
+    session.headers["Connection"] = "close"
+    return session
+
+
 # -- the document ------------------------------------------------------------------------
 
 
@@ -574,7 +583,7 @@ def prepare(base_url: str, world: World) -> None:
     """Something of every kind to look up: a VM to the trash and purged, so a task exists
     (the standard inventory has a trashed VM, but no task); more of Acme's addresses
     allocated (one is, as loaded), so unallocating and releasing meet them in the draw."""
-    with requests.Session() as session:
+    with fresh_connections() as session:
         session.trust_env = False
         session.headers["Authorization"] = f"Bearer {ACME_FULL_TOKEN}"
         for vm, address in (("web-1", "192.0.2.12"), ("web-2", "2001:db8:1::10"),
@@ -613,7 +622,7 @@ def test_the_server_honours_the_document(
     inventory = read_inventory(engine, lookups)
     outcomes: collections.Counter[tuple[int, str | None]] = collections.Counter()
     samples: dict[tuple[int, str | None], str] = {}  # the first request of each answer
-    session = requests.Session()
+    session = fresh_connections()
     session.trust_env = False  # never a proxy: 127.0.0.1 only
 
     @settings(
@@ -673,7 +682,7 @@ def authenticator_answers(operation: Operation, base_url: str) -> None:
     if operation.scopes and lacking:
         probes.append((lacking[0], 403, "scope_not_granted"))
     has_body = "requestBody" in operation.raw
-    with requests.Session() as session:
+    with fresh_connections() as session:
         session.trust_env = False
         for token, status, code in probes:
             headers = {} if token is None else {"Authorization": f"Bearer {token}"}
@@ -1031,7 +1040,7 @@ def error_of_body(response: requests.Response) -> str | None:
 def test_lifecycle_state_machine(start_server: ServerFactory, world: World, engine: Engine) -> None:
     # Many requests per minute from one token: the rate limit is not what this tests.
     server = start_server(workers=1, env={"KATAPULT_IPAM_RATE_LIMIT_PER_MINUTE": "100000"})
-    session = requests.Session()
+    session = fresh_connections()
     session.trust_env = False
     session.headers["Authorization"] = f"Bearer {ACME_FULL_TOKEN}"
     acme = {"web-1", "web-2", "multi", "no-nic"}  # trashed VMs are 406 (test_schemathesis.py)
