@@ -548,3 +548,36 @@ def test_a_read_only_token_may_read_but_not_change(settings: Settings, engine: E
             ),
         ):
             unchanged(world, send, 403, "scope_not_granted")
+
+
+def test_a_patch_never_undoes_one_committed_since_it_read(
+    client: TestClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another PATCH commits between this one's read and its write: the conditional
+    write misses, and this PATCH reads and decides again on what is stored now."""
+    from sqlalchemy import text
+
+    from katapult_ipam.store.queries import ip_addresses
+
+    real = ip_addresses.set_details
+    ip_id = world.ip("192.0.2.13")  # a VIP labelled "frontend"
+    calls: list[Any] = []
+
+    def another_patch_first(connection: Any, *args: Any) -> bool:
+        if not calls:
+            # The other PATCH: vip off (its label goes with it), committed meanwhile.
+            connection.execute(
+                text("UPDATE ip_addresses SET vip = false, label = NULL WHERE id = :id"),
+                {"id": ip_id},
+            )
+        calls.append(args)
+        return bool(real(connection, *args))
+
+    monkeypatch.setattr(ip_addresses, "set_details", another_patch_first)
+    response = patch(client, ip_id, label="renamed")
+    assert response.status_code == 200, response.text
+    # Decided again on vip false: a label without vip is not kept; the other's change stays.
+    assert (response.json()["ip_address"]["vip"], response.json()["ip_address"]["label"]) == (
+        False, None,
+    )  # fmt: skip
+    assert len(calls) == 1  # the second read found nothing to change

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, insert, select
 
 from katapult_ipam.store import migrate
 from katapult_ipam.store import models as m
@@ -148,3 +148,24 @@ def test_the_upgrade_fills_the_pools_of_existing_subnets(engine: Engine) -> None
     assert count == 1
     migrate.upgrade(engine)
     assert free(engine) == {"192.0.2.2", "192.0.2.4", "192.0.2.5", "192.0.2.6"}
+
+
+def test_the_downgrade_keeps_an_audit_log_0005_can_hold(engine: Engine) -> None:
+    ids = f.load(engine, document({"cidr": "192.0.2.0/29", "gateway": "192.0.2.1"}))
+    network = m.Network.__table__
+    with engine.connect() as c:
+        network_id = c.execute(select(network.c.id)).scalar_one()
+    with engine.begin() as connection:
+        taken = pool.take_free_address(
+            connection, network_id=network_id, version=4, organization_id=ids.org("acme"),
+            vip=False, label=None, now=datetime.now(UTC),
+        )  # fmt: skip
+        connection.execute(
+            insert(m.AllocationEvent).values(
+                occurred_at=datetime.now(UTC), action="create", organization_id=ids.org("acme"),
+                actor_type="APIToken", actor_id="tok_1", ip_address_id=taken,
+                address="192.0.2.2", operation="post:organization_ip_addresses",
+            )
+        )  # fmt: skip
+    migrate.downgrade(engine, "0005")
+    migrate.upgrade(engine)

@@ -130,7 +130,7 @@ def update_ip_address(
         wanted = changed_details(current, vip=vip, label=label, reverse_dns=reverse_dns)
         if wanted == current:
             return ip
-        if ip_addresses.set_details(connection, ip.id, ip.organization_id, wanted):
+        if ip_addresses.set_details(connection, ip.id, ip.organization_id, current, wanted):
             return ip_addresses.resolve_ip_address(
                 connection, frozenset({ip.organization_id}), Lookup("id", ip.id)
             )

@@ -209,13 +209,21 @@ def release_if_unallocated(connection: Connection, ip_id: str, organization_id: 
 _SET_DETAILS = DriverStatement(
     "UPDATE ip_addresses SET vip = :vip, label = :label, reverse_dns = :reverse_dns"
     " WHERE id = :ip_id AND organization_id = :organization_id"
+    # As read: another PATCH committed since must not be undone silently.
+    " AND vip = :old_vip AND COALESCE(label, '') = COALESCE(:old_label, '')"
+    " AND COALESCE(reverse_dns, '') = COALESCE(:old_reverse_dns, '')"
 )
 
 
-def set_details(connection: Connection, ip_id: str, organization_id: str, details: Details) -> bool:
+def set_details(
+    connection: Connection, ip_id: str, organization_id: str, old: Details, details: Details
+) -> bool:
     """Write an address's vip, label and reverse DNS name, if the organization still
-    holds it; False otherwise."""
+    holds it and they are still ``old``; False otherwise."""
     parameters = {
+        "old_vip": old.vip,
+        "old_label": old.label,
+        "old_reverse_dns": old.reverse_dns,
         "vip": details.vip,
         "label": details.label,
         "reverse_dns": details.reverse_dns,

@@ -114,6 +114,13 @@ def _fill_ipv4_pools(bind: sa.Connection) -> None:
 def downgrade() -> None:
     bind = op.get_bind()
     bind.execute(sa.text("DELETE FROM ip_addresses WHERE organization_id IS NULL"))
+    # Creating and releasing name no VM: 0005's audit log cannot hold them.
+    bind.execute(
+        sa.text(
+            "DELETE FROM allocation_events"
+            " WHERE virtual_machine_id IS NULL OR network_interface_id IS NULL"
+        )
+    )
     with op.batch_alter_table("allocation_events", schema=None) as batch_op:
         batch_op.alter_column("network_interface_id", existing_type=sa.String(32), nullable=False)
         batch_op.alter_column("virtual_machine_id", existing_type=sa.String(32), nullable=False)
